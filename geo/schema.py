@@ -111,7 +111,7 @@ def conform(frame: pd.DataFrame, layer: str) -> pd.DataFrame | gpd.GeoDataFrame:
     spec = LAYERS[layer]
     out = pd.DataFrame(index=frame.index)
     for col, dtype in spec.columns.items():
-        out[col] = frame[col].astype(dtype) if col in frame else pd.Series(pd.NA, index=frame.index, dtype=dtype)
+        out[col] = frame[col].astype(dtype) if col in frame else pd.Series(index=frame.index, dtype=dtype)
     if spec.geometry is None:
         return out.reset_index(drop=True)
     geom = frame.geometry if isinstance(frame, gpd.GeoDataFrame) else gpd.GeoSeries([None] * len(frame),
