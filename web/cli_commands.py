@@ -1,0 +1,98 @@
+"""The ``petatps`` commands of the foundation: init, status, generate, load, demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from web.cli import Env, command, main
+
+LEVELS = click.Choice(["kota", "kecamatan", "kelurahan", "rw", "rt"])
+EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+@command(main, "init")
+def init_cmd(env: Env):
+    """Create the store's schema (idempotent)."""
+    store = env.store
+    return {"store": store.describe(), "initialised": True, "data_version": store.data_version()}
+
+
+@command(main, "status")
+@click.option("--runs", "n_runs", default=5, show_default=True, help="How many recent import reports to show.")
+def status_cmd(env: Env, n_runs: int):
+    """What the store holds: rows per layer, data version, last import reports."""
+    store = env.store
+    runs = [{k: r.get(k) for k in ("kind", "source", "finished", "rows_read", "rows_loaded", "rows_rejected")}
+            for r in store.runs(limit=n_runs)]
+    return {"store": store.describe(), "data_version": store.data_version(), "counts": store.counts(),
+            "last_runs": runs}
+
+
+@command(main, "generate")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder to write the demo city's input files (and truth/) into.")
+@click.option("--voters", default=50_000, show_default=True, type=click.IntRange(0, 300_000_000))
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--kode", default=None, help="Limit to a kota/kecamatan/kelurahan code, e.g. 3171.")
+@click.option("--clean", is_flag=True, help="No deliberately dirty rows.")
+def generate_cmd(env: Env, out: Path, voters: int, seed: int, kode: str | None, clean: bool):
+    """Generate a deterministic demo city over Jakarta's real kelurahan (never real people)."""
+    from geo.codes import parse_wilayah
+    from geo.generate import generate_city
+
+    return generate_city(out, voters=voters, seed=seed, kode=parse_wilayah(kode) if kode else None,
+                         dirty=not clean)
+
+
+@main.group("load")
+def load_group():
+    """Load boundaries, TPS lists and DPT voter lists into the store."""
+
+
+@command(load_group, "boundaries")
+@click.argument("file", type=EXISTING_FILE)
+@click.option("--level", type=LEVELS, required=True, help="Admin level the file holds.")
+@click.option("--merge-pieces", is_flag=True, help="Dissolve areas split into pieces under one key.")
+def load_boundaries_cmd(env: Env, file: Path, level: str, merge_pieces: bool):
+    """Load admin areas from GeoJSON, GeoPackage or Shapefile (any known CRS)."""
+    from geo.imports import import_boundaries
+
+    return import_boundaries(env.store, file, level, reports_dir=env.reports_dir, merge_pieces=merge_pieces)
+
+
+@command(load_group, "tps")
+@click.argument("file", type=EXISTING_FILE)
+def load_tps_cmd(env: Env, file: Path):
+    """Load a TPS list (CSV or XLSX, KPU columns; optional alamat, rt, rw, lat, lon)."""
+    from geo.imports import import_tps
+
+    return import_tps(env.store, file, reports_dir=env.reports_dir)
+
+
+@command(load_group, "dpt")
+@click.argument("file", type=EXISTING_FILE)
+@click.option("--chunksize", default=200_000, show_default=True, type=click.IntRange(1000, 5_000_000))
+def load_dpt_cmd(env: Env, file: Path, chunksize: int):
+    """Stream a DPT voter list (CSV); NIKs are stored only as keyed hashes."""
+    from geo.imports import import_dpt
+
+    return import_dpt(env.store, file, key=env.settings.nik_key_bytes, reports_dir=env.reports_dir,
+                      chunksize=chunksize)
+
+
+@command(main, "demo")
+@click.option("--voters", default=20_000, show_default=True, type=click.IntRange(0, 300_000_000))
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--kode", default="3171", show_default=True, help="Area of the demo city (all DKI: 31).")
+@click.option("--no-serve", is_flag=True, help="Do not start the web server at the end.")
+def demo_cmd(env: Env, voters: int, seed: int, kode: str, no_serve: bool):
+    """Generate a demo city, load it and run every pipeline step into the chosen store."""
+    from geo.demo import run_demo
+
+    summary = run_demo(env.store, env.settings, voters=voters, seed=seed, kode=kode)
+    if not no_serve:
+        summary["serve"] = "the web server is not part of this version yet; open the store in QGIS: " + \
+            env.store.describe()
+    return summary
