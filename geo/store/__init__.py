@@ -16,12 +16,18 @@ from geo.store.base import Store
 def open_store(db_url: str | None = None, home: str | Path = "petatps-data") -> Store:
     """Open the PostGIS store at ``db_url`` or, without one, the embedded GeoPackage under ``home``.
 
-    ``db_url`` may be ``postgresql://...`` (PostGIS) or ``gpkg:///path/to/file.gpkg``.
+    ``db_url`` may be ``postgresql://...`` (PostGIS; an optional ``?schema=NAME`` query parameter
+    selects the schema, default ``petatps``) or ``gpkg:///path/to/file.gpkg``.
     """
     if db_url and db_url.startswith(("postgresql", "postgres://")):
+        from sqlalchemy.engine import make_url
+
         from geo.store.postgis import PostgisStore
 
-        return PostgisStore(db_url)
+        url = make_url(db_url)
+        schema = url.query.get("schema", "petatps")
+        return PostgisStore(url.difference_update_query(["schema"]).render_as_string(hide_password=False),
+                            schema=schema)
     from geo.store.gpkg import GpkgStore
 
     if db_url and db_url.startswith("gpkg://"):

@@ -1,0 +1,131 @@
+"""The petatps CLI as users run it: real files, both store backends, JSON reports and exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from web.cli import main
+
+KEL = "cahyadsn-wilayah_boundaries/dki_kelurahan.geojson"
+KEC = "cahyadsn-wilayah_boundaries/dki_kecamatan_dissolved_from_kelurahan.geojson"
+RW = "inasafe-inasafe_data/dki_rw_2012.geojson"
+TPS = "gigit-pemilu-2024-31-dki-jakarta/tps_pemilu2024_pilpres_dki.csv"
+
+
+@pytest.fixture(params=["gpkg", "postgis"])
+def db_args(request, tmp_path):
+    """Global CLI options selecting each backend."""
+    if request.param == "gpkg":
+        return ["--home", str(tmp_path / "home")]
+    url = request.getfixturevalue("pg_url")
+    schema = request.getfixturevalue("pg_schema")
+    sep = "&" if "?" in url else "?"
+    return ["--home", str(tmp_path / "home"), "--db", f"{url}{sep}schema={schema}"]
+
+
+def run(args: list[str], *, code: int = 0) -> dict:
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == code, (result.exit_code, result.output, result.stderr if result.stderr_bytes else "")
+    return json.loads(result.stdout.strip().splitlines()[-1]) if "--json" in args else {}
+
+
+def test_init_and_status(db_args):
+    run(db_args + ["init", "--json"])
+    status = run(db_args + ["status", "--json"])
+    assert status["counts"]["tps"] == 0
+    assert set(status["counts"]) >= {"kota", "kecamatan", "kelurahan", "rw", "rt", "tps", "voters"}
+
+
+def test_usage_error_exits_2(tmp_path):
+    result = CliRunner().invoke(main, ["--home", str(tmp_path), "load", "boundaries", "nope.geojson",
+                                       "--level", "kelurahan"])
+    assert result.exit_code == 2
+    result = CliRunner().invoke(main, ["--home", str(tmp_path), "frobnicate"])
+    assert result.exit_code == 2
+
+
+def test_real_boundaries_and_tps(db_args, real_data):
+    rep = run(db_args + ["load", "boundaries", str(real_data / KEC), "--level", "kecamatan", "--json"])
+    assert rep["rows_loaded"] == 44
+    rep = run(db_args + ["load", "boundaries", str(real_data / KEL), "--level", "kelurahan", "--json"])
+    assert (rep["rows_read"], rep["rows_loaded"], rep["rows_rejected"]) == (267, 267, 0)
+    rep = run(db_args + ["load", "tps", str(real_data / TPS), "--json"])
+    assert rep["rows_read"] == 30766 and rep["rows_loaded"] == 30766 and rep["balanced"]
+    status = run(db_args + ["status", "--json"])
+    assert status["counts"]["kelurahan"] == 267 and status["counts"]["tps"] == 30766
+    assert [r["kind"] for r in status["last_runs"]][:1] == [rep["kind"]]
+    # Idempotent: loading again changes nothing.
+    run(db_args + ["load", "tps", str(real_data / TPS), "--json"])
+    assert run(db_args + ["status", "--json"])["counts"]["tps"] == 30766
+
+
+def test_real_rw_reports_unkeyed(db_args, real_data):
+    run(db_args + ["load", "boundaries", str(real_data / KEL), "--level", "kelurahan"])
+    rep = run(db_args + ["load", "boundaries", str(real_data / RW), "--level", "rw", "--json"])
+    assert rep["rows_read"] == 2685
+    assert rep["balanced"] and rep["rows_rejected"] > 0
+    reasons = " ".join(rep["rejected_by_reason"])
+    assert "no RW number" in reasons and "duplicate" in reasons
+    assert Path(rep["rejected_file"]).exists()
+
+
+@pytest.mark.parametrize("content, problem", [
+    (b"", "empty"),
+    (b"\x00\x01\x02\xff\xfe garbage \x00" * 50, ""),
+    (b'{"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": {"type": "Po', ""),
+])
+def test_corrupt_boundaries_exit_1_and_store_unchanged(db_args, tmp_path, content, problem):
+    run(db_args + ["init"])
+    before = run(db_args + ["status", "--json"])["data_version"]
+    bad = tmp_path / "bad.geojson"
+    bad.write_bytes(content)
+    result = CliRunner().invoke(main, db_args + ["load", "boundaries", str(bad), "--level", "kelurahan"])
+    assert result.exit_code == 1, result.output
+    err = result.stderr.strip().splitlines()
+    assert len(err) == 1 and "bad.geojson" in err[0] and "Traceback" not in result.output
+    assert run(db_args + ["status", "--json"])["data_version"] == before
+
+
+def test_points_where_polygons_expected(db_args, tmp_path):
+    pts = tmp_path / "points.geojson"
+    pts.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"kode": "3171011001", "nama": "Gambir"},
+         "geometry": {"type": "Point", "coordinates": [106.8, -6.17]}}]}))
+    result = CliRunner().invoke(main, db_args + ["load", "boundaries", str(pts), "--level", "kelurahan", "--json"])
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["error"] == "GeometryError"
+
+
+@pytest.mark.parametrize("content", [
+    b"kode_tps,kode_kel\n3171011001001,31710",                       # truncated / wrong columns
+    b"foo,bar,baz\n1,2,3\n",                                        # wrong columns
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 100,         # binary garbage
+])
+def test_corrupt_tps_exit_1(db_args, tmp_path, content):
+    bad = tmp_path / "tps.csv"
+    bad.write_bytes(content)
+    run(db_args + ["init"])
+    before = run(db_args + ["status", "--json"])
+    result = CliRunner().invoke(main, db_args + ["load", "tps", str(bad)])
+    assert result.exit_code == 1, result.output
+    assert "tps.csv" in result.stderr
+    after = run(db_args + ["status", "--json"])
+    assert after["counts"] == before["counts"] and after["data_version"] == before["data_version"]
+
+
+def test_dpt_with_only_bad_niks_is_fatal(db_args, tmp_path):
+    dpt = tmp_path / "dpt.csv"
+    dpt.write_text("nik,nkk,nama,jenis_kelamin,tanggal_lahir,alamat,rt,rw,kode_kel,tps\n"
+                   "abcdefghijklmnop,3171010101010001,Siti Rahayu,P,05-07-1990,Jl. Kenari,3,5,3171011001,1\n"
+                   "NIKNIKNIKNIKNIK1,3171010101010001,Budi,L,05-07-1990,Jl. Kenari,3,5,3171011001,1\n")
+    run(db_args + ["init"])
+    result = CliRunner().invoke(main, db_args + ["load", "dpt", str(dpt), "--json"])
+    assert result.exit_code == 1, result.output
+    assert "dpt.csv" in result.stderr and "NIK" in result.stderr
+    assert "Siti Rahayu" not in result.output + result.stderr
+    assert "abcdefghijklmnop" not in result.output + result.stderr
+    assert run(db_args + ["status", "--json"])["counts"]["voters"] == 0
