@@ -204,7 +204,8 @@ def test_real_dissolved_levels(real_data, name, level, count):
 
 def test_real_rw_unlabelled_and_duplicates(real_data, tmp_path):
     rejected = tmp_path / "rw.rejected.csv"
-    frame, report = read_boundaries(real_data / RW, "rw", rejected_path=rejected)
+    kelurahan, _ = read_boundaries(real_data / KEL, "kelurahan")
+    frame, report = read_boundaries(real_data / RW, "rw", rejected_path=rejected, parents=set(kelurahan["kode"]))
     _assert_conforms(frame, "rw")
     assert report.rows_read == 2685 == report.rows_loaded + report.rows_rejected
     assert dict(report.reasons) == {"no RW number": 36, RW_DUPLICATE: 59}   # 35 unlabelled + Pulogadung
@@ -221,12 +222,6 @@ def test_real_rw_merge_pieces(real_data):
     assert report.rows_loaded == 2649 and report.figures["merged_pieces"] == 59
     assert len(frame) == 2590 and frame["kode"].is_unique and frame.is_valid.all()
     assert "merged 113 pieces into 54 features (merge_pieces)" in report.notes
-
-
-def test_real_rw_parents_from_real_kelurahan(real_data):
-    kel, _ = read_boundaries(real_data / KEL, "kelurahan")
-    _, report = read_boundaries(real_data / RW, "rw", parents=set(kel["kode"]))
-    assert "unknown kelurahan (not in the store)" not in report.reasons
 
 
 def test_rw_file_without_rw_number_field_is_fatal(tmp_path):
