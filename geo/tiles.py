@@ -1,0 +1,444 @@
+"""Web Mercator XYZ tiles: z/x/y arithmetic, per-zoom aggregation, GeoJSON and MVT tiles.
+
+Tiles follow the XYZ scheme of OpenStreetMap/Leaflet (EPSG:3857, ``y`` counted from the north).
+A point on a tile edge belongs to the tile east/south of the edge (within 1e-9 tile widths).
+
+A :class:`TileIndex` holds one layer, pre-serialised once: each tile is then a filter of the
+features whose position lies in the tile grown by ``buffer/extent`` of its width on every side
+(64/4096 by default, so markers at an edge are drawn by both tiles) and a join of the ready bytes.
+GeoJSON tiles hold whole features (not clipped); MVT tiles (mapbox-vector-tile, extent 4096,
+buffer 64) hold geometries clipped to the buffered tile, in tile pixels.
+
+Point layers (TPS) are aggregated below ``aggregate_below`` (13 by default): one point per
+kelurahan (at a point inside the kelurahan polygon when ``areas`` are given, else at the mean of
+its TPS) or per grid cell (``grid_cells`` x ``grid_cells`` cells per tile), with the properties
+``kind`` (``kelurahan``/``grid``), ``tps_count``, ``dpt_total``, ``dpt_known`` (and ``kode_kel``,
+``nama`` per kelurahan). Aggregates count every located TPS: nothing is dropped.
+
+Feature cap: a tile holds at most ``feature_cap`` features (2,000 by default). A point tile over
+the cap is served as the grid aggregates of its zoom instead (no TPS lost); a polygon tile over the
+cap keeps the first ``feature_cap`` features in key order. Either way the tile's
+:class:`TileSelection` has ``capped=True`` and the export reports it.
+
+Tile properties of TPS are a compact subset of the GeoJSON layer (:data:`TILE_PROPERTIES`);
+area layers carry all their public properties. MVT feature ids are the keys as integers (the
+dashes of RW/RT keys removed).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterator
+
+import geopandas as gpd
+import mapbox_vector_tile
+import numpy as np
+import orjson
+import pandas as pd
+import shapely
+
+from geo import geojson
+
+EXTENT = 4096
+BUFFER = 64
+MAX_LAT = 85.0511287798066
+DEFAULT_ZOOMS = tuple(range(10, 18))
+AGGREGATE_BELOW = 13
+FEATURE_CAP = 2000
+GRID_CELLS = 8
+_SNAP = 1e-9
+TILE_PROPERTIES = {"tps": ("kode_tps", "kode_kel", "no_tps", "alamat", "rw", "rt", "dpt",
+                           "akses_disabilitas", "location_source", "precision_m")}
+
+
+# --- z/x/y arithmetic ---------------------------------------------------------------------------
+
+def mercator(lon, lat) -> tuple[np.ndarray, np.ndarray]:
+    """Normalised Web Mercator coordinates in [0, 1] (x east, y south) of lon/lat degrees."""
+    lon = np.asarray(lon, dtype=float)
+    lat = np.clip(np.asarray(lat, dtype=float), -MAX_LAT, MAX_LAT)
+    mx = (lon + 180.0) / 360.0
+    my = (1.0 - np.arcsinh(np.tan(np.radians(lat))) / math.pi) / 2.0
+    return mx, my
+
+
+def lonlat(mx, my) -> tuple[np.ndarray, np.ndarray]:
+    """Inverse of :func:`mercator`: lon/lat degrees of normalised Web Mercator coordinates."""
+    mx = np.asarray(mx, dtype=float)
+    my = np.asarray(my, dtype=float)
+    return mx * 360.0 - 180.0, np.degrees(np.arctan(np.sinh(math.pi * (1.0 - 2.0 * my))))
+
+
+def lonlat_to_tile(lon, lat, z: int) -> tuple[np.ndarray, np.ndarray]:
+    """Tile column ``x`` and row ``y`` (int64 arrays) holding each lon/lat point at zoom ``z``."""
+    _check_zoom(z)
+    mx, my = mercator(lon, lat)
+    n = 2 ** z
+    tx, ty = _snap(mx * n), _snap(my * n)
+    return (np.clip(np.floor(tx), 0, n - 1).astype(np.int64),
+            np.clip(np.floor(ty), 0, n - 1).astype(np.int64))
+
+
+def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
+    """(west, south, east, north) of tile ``z/x/y`` in degrees (EPSG:4326)."""
+    check_tile(z, x, y)
+    n = 2 ** z
+    (west, east), (north, south) = lonlat(np.array([x, x + 1]) / n, np.array([y, y + 1]) / n)
+    return float(west), float(south), float(east), float(north)
+
+
+def tiles_covering(bounds: tuple[float, float, float, float], z: int) -> list[tuple[int, int, int]]:
+    """Every tile ``(z, x, y)`` meeting the lon/lat box (west, south, east, north), x then y order."""
+    west, south, east, north = bounds
+    if west > east or south > north:
+        raise ValueError(f"bounds must be (west, south, east, north), got {bounds}")
+    xs, ys = lonlat_to_tile([west, east], [north, south], z)
+    return [(z, x, y) for x in range(int(xs[0]), int(xs[1]) + 1) for y in range(int(ys[0]), int(ys[1]) + 1)]
+
+
+def check_tile(z: int, x: int, y: int) -> None:
+    """Raise ``ValueError`` unless ``z/x/y`` is a valid XYZ tile (0 <= x, y < 2**z)."""
+    _check_zoom(z)
+    n = 2 ** z
+    if not (0 <= x < n and 0 <= y < n):
+        raise ValueError(f"tile {z}/{x}/{y} does not exist: x and y must be in 0..{n - 1} at zoom {z}")
+
+
+def _check_zoom(z: int) -> None:
+    if not isinstance(z, (int, np.integer)) or not 0 <= z <= 24:
+        raise ValueError(f"zoom must be an integer in 0..24, got {z!r}")
+
+
+def _snap(t: np.ndarray) -> np.ndarray:
+    # Tile edges computed from degrees land within rounding error of an integer: put them on it.
+    r = np.round(t)
+    return np.where(np.abs(t - r) < _SNAP, r, t)
+
+
+# --- options and selections ---------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class TileOptions:
+    """How a layer is cut into tiles.
+
+    Attributes
+    ----------
+    zooms : tuple of int
+        Zoom levels to pre-generate (default 10..17).
+    aggregate_below : int
+        Point layers are aggregated at zooms below this (default 13).
+    aggregate_by : str
+        ``"kelurahan"`` (one point per kelurahan) or ``"grid"`` (per grid cell).
+    feature_cap : int
+        Most features in one tile (default 2,000; at least the number of grid cells a buffered tile
+        can meet, 100 by default, so a capped point tile never loses a TPS).
+    grid_cells : int
+        Grid cells per tile side for grid aggregation (default 8, i.e. 32 px cells).
+    extent, buffer : int
+        MVT extent (4096) and buffer (64), in tile pixels; the buffer also grows GeoJSON tiles.
+    """
+
+    zooms: tuple[int, ...] = DEFAULT_ZOOMS
+    aggregate_below: int = AGGREGATE_BELOW
+    aggregate_by: str = "kelurahan"
+    feature_cap: int = FEATURE_CAP
+    grid_cells: int = GRID_CELLS
+    extent: int = EXTENT
+    buffer: int = BUFFER
+
+    def __post_init__(self):
+        for z in self.zooms:
+            _check_zoom(z)
+        if self.aggregate_by not in ("kelurahan", "grid"):
+            raise ValueError(f"aggregate_by must be 'kelurahan' or 'grid', got {self.aggregate_by!r}")
+        if self.grid_cells < 1 or not 0 <= self.buffer < self.extent:
+            raise ValueError(f"invalid tile options: {self}")
+        most = (math.ceil((1 + 2 * self.buffer / self.extent) * self.grid_cells) + 1) ** 2
+        if self.feature_cap < most:
+            # The most grid cells a buffered tile can meet: with this cap no TPS is ever lost.
+            raise ValueError(f"feature_cap must be at least {most} with {self.grid_cells} grid cells and "
+                             f"buffer {self.buffer}/{self.extent}, got {self.feature_cap}")
+
+
+@dataclasses.dataclass(frozen=True)
+class TileSelection:
+    """The features of one tile: their integer ids (ascending) and how they were chosen.
+
+    ``kind`` is ``"features"`` (the layer's own features) or ``"kelurahan"``/``"grid"``
+    (aggregates); ``candidates`` counts the features that met the tile before any cap.
+    """
+
+    layer: str
+    z: int
+    x: int
+    y: int
+    ids: tuple[int, ...]
+    kind: str
+    capped: bool
+    candidates: int
+
+
+@dataclasses.dataclass(frozen=True)
+class _Features:
+    ids: np.ndarray                 # int64, ascending
+    blobs: list[bytes]              # pre-serialised GeoJSON features
+    props: list[dict]               # MVT properties (no None values)
+    mx: np.ndarray                  # points: normalised mercator position
+    my: np.ndarray
+    bounds: np.ndarray | None = None  # polygons: (n, 4) minx, miny, maxx, maxy (mercator)
+    geoms: np.ndarray | None = None   # polygons in normalised mercator
+    order: np.ndarray | None = None   # points: argsort of mx
+
+    @property
+    def is_point(self) -> bool:
+        return self.geoms is None
+
+
+# --- the index ----------------------------------------------------------------------------------
+
+class TileIndex:
+    """One layer ready to be cut into GeoJSON and MVT tiles.
+
+    Build it with :meth:`from_frame`; then :meth:`select`, :meth:`geojson` and :meth:`mvt` give
+    one tile (``None`` for an empty tile) and :meth:`tiles` lists the non-empty tiles of a zoom.
+    """
+
+    def __init__(self, name: str, features: _Features, options: TileOptions, *,
+                 weights: tuple[np.ndarray, np.ndarray] | None = None, groups: _Features | None = None,
+                 unlocated: int = 0):
+        self.name = name
+        self.options = options
+        self.unlocated = unlocated
+        self._features = features
+        self._weights = weights          # points: (dpt or 0, dpt known) per feature
+        self._kelurahan = groups         # points: per-kelurahan aggregates
+        self._grids: dict[int, _Features] = {}
+
+    @classmethod
+    def from_frame(cls, frame: gpd.GeoDataFrame, layer: str, *, areas: gpd.GeoDataFrame | None = None,
+                   options: TileOptions = TileOptions()) -> TileIndex:
+        """Index the rows of a public layer (see :mod:`geo.geojson`) that have a geometry.
+
+        Parameters
+        ----------
+        frame : GeoDataFrame
+            Rows of ``layer`` in EPSG:4326; rows without a geometry are left out (counted in
+            ``unlocated``).
+        layer : str
+            ``tps`` (points, aggregated at low zoom) or an area layer (``kelurahan``, ``rw``, ...).
+        areas : GeoDataFrame, optional
+            Kelurahan polygons, placing the per-kelurahan aggregates of a point layer.
+        options : TileOptions
+        """
+        key = geojson.key_of(layer)
+        located = frame[~(frame.geometry.is_empty | frame.geometry.isna())]
+        located = located.sort_values(key, kind="mergesort")
+        only = TILE_PROPERTIES.get(layer)
+        extra = [c for c in geojson.STAT_COLUMNS if c in located]
+        _, blobs = geojson.feature_blobs(located, layer, extra=extra, only=only)
+        props = [_mvt_props(p) for p in geojson.property_dicts(located, layer, extra=extra, only=only)]
+        ids = _int_ids(located[key])
+        geoms = np.asarray(located.geometry.values, dtype=object)
+        unlocated = len(frame) - len(located)
+        if layer != "tps":
+            merc = shapely.transform(geoms, lambda c: np.column_stack(mercator(c[:, 0], c[:, 1])))
+            feats = _Features(ids, blobs, props, np.empty(0), np.empty(0), shapely.bounds(merc), merc)
+            return cls(layer, feats, options, unlocated=unlocated)
+        mx, my = mercator(shapely.get_x(geoms), shapely.get_y(geoms))
+        feats = _Features(ids, blobs, props, mx, my, order=np.argsort(mx, kind="stable"))
+        dpt = located["dpt"].astype("Float64") if "dpt" in located else pd.Series(np.nan, index=located.index)
+        weights = (dpt.fillna(0).to_numpy(float), dpt.notna().to_numpy(float))
+        groups = _kelurahan_groups(located, mx, my, weights, areas) if options.aggregate_by == "kelurahan" else None
+        return cls(layer, feats, options, weights=weights, groups=groups, unlocated=unlocated)
+
+    # -- queries -----------------------------------------------------------------------------
+    def select(self, z: int, x: int, y: int) -> TileSelection:
+        """The features (or aggregates) of tile ``z/x/y``, capped; see the module docstring."""
+        check_tile(z, x, y)
+        feats, kind = self._source(z)
+        idx = self._hits(feats, z, x, y)
+        candidates, capped = len(idx), len(idx) > self.options.feature_cap
+        if capped and feats.is_point:
+            feats, kind = self._grid(z), "grid"
+            idx = self._hits(feats, z, x, y)
+        if len(idx) > self.options.feature_cap:
+            idx = idx[: self.options.feature_cap]
+        return TileSelection(self.name, z, x, y, tuple(int(i) for i in feats.ids[idx]), kind, capped, candidates)
+
+    def geojson(self, z: int, x: int, y: int) -> bytes | None:
+        """The GeoJSON FeatureCollection of tile ``z/x/y`` as bytes, ``None`` when empty."""
+        feats, idx, _ = self._resolve(z, x, y)
+        if not len(idx):
+            return None
+        return geojson.collection_bytes([feats.blobs[i] for i in idx])
+
+    def mvt(self, z: int, x: int, y: int) -> bytes | None:
+        """The Mapbox Vector Tile of ``z/x/y`` (one layer named after the index), ``None`` when empty."""
+        feats, idx, _ = self._resolve(z, x, y)
+        if not len(idx):
+            return None
+        geoms = self._pixels(feats, idx, z, x, y)
+        keep = ~shapely.is_empty(geoms)
+        if not keep.any():
+            return None
+        features = [{"geometry": g, "properties": feats.props[i], "id": int(feats.ids[i])}
+                    for g, i in zip(geoms[keep], idx[keep])]
+        opts = {"extents": self.options.extent, "y_coord_down": True}
+        return mapbox_vector_tile.encode([{"name": self.name, "features": features}], default_options=opts)
+
+    def tiles(self, z: int) -> list[tuple[int, int]]:
+        """The non-empty tiles ``(x, y)`` of zoom ``z``, sorted."""
+        _check_zoom(z)
+        feats, _ = self._source(z)
+        n, b = 2 ** z, self.options.buffer / self.options.extent
+        if feats.is_point:
+            tx, ty = _snap(feats.mx * n), _snap(feats.my * n)
+            xs = np.concatenate([np.floor(tx - b), np.floor(tx + b)] * 2)
+            ys = np.concatenate([np.floor(ty - b)] * 2 + [np.floor(ty + b)] * 2)
+        else:
+            xs, ys = _bbox_tiles(feats.bounds * n, b)
+        ok = (xs >= 0) & (xs < n) & (ys >= 0) & (ys < n)
+        keys = np.unique(xs[ok].astype(np.int64) * n + ys[ok].astype(np.int64))
+        out = list(zip((keys // n).tolist(), (keys % n).tolist()))
+        return out if feats.is_point else [t for t in out if len(self._hits(feats, z, *t))]
+
+    def pyramid(self) -> Iterator[tuple[int, int, int]]:
+        """Every non-empty tile ``(z, x, y)`` of the configured zooms, in z, x, y order."""
+        for z in sorted(self.options.zooms):
+            for x, y in self.tiles(z):
+                yield z, x, y
+
+    def bounds(self) -> tuple[float, float, float, float] | None:
+        """(west, south, east, north) of the indexed features in degrees, ``None`` when empty."""
+        f = self._features
+        if not len(f.ids):
+            return None
+        mx0, my0, mx1, my1 = ((f.mx.min(), f.my.min(), f.mx.max(), f.my.max()) if f.is_point else
+                              (f.bounds[:, 0].min(), f.bounds[:, 1].min(), f.bounds[:, 2].max(), f.bounds[:, 3].max()))
+        (west, east), (north, south) = lonlat([mx0, mx1], [my0, my1])
+        return float(west), float(south), float(east), float(north)
+
+    def __len__(self) -> int:
+        return len(self._features.ids)
+
+    # -- internals ---------------------------------------------------------------------------
+    def _resolve(self, z, x, y) -> tuple[_Features, np.ndarray, TileSelection]:
+        sel = self.select(z, x, y)
+        feats = self._grid(z) if sel.kind == "grid" else self._source(z)[0]
+        return feats, np.searchsorted(feats.ids, np.asarray(sel.ids, dtype=np.int64)), sel
+
+    def _source(self, z: int) -> tuple[_Features, str]:
+        f = self._features
+        if not f.is_point or z >= self.options.aggregate_below:
+            return f, "features"
+        if self._kelurahan is not None:
+            return self._kelurahan, "kelurahan"
+        return self._grid(z), "grid"
+
+    def _grid(self, z: int) -> _Features:
+        if z not in self._grids:
+            self._grids[z] = _grid_aggregates(self._features, self._weights, z, self.options.grid_cells)
+        return self._grids[z]
+
+    def _hits(self, feats: _Features, z: int, x: int, y: int) -> np.ndarray:
+        """Indices (ascending) of the features in the buffered tile."""
+        n, b = 2 ** z, self.options.buffer / self.options.extent
+        if feats.is_point:
+            lo, hi = np.searchsorted(feats.mx[feats.order], [(x - b - 1e-6) / n, (x + 1 + b + 1e-6) / n])
+            cand = feats.order[lo:hi]
+            tx, ty = _snap(feats.mx[cand] * n), _snap(feats.my[cand] * n)
+            inside = (tx >= x - b) & (tx < x + 1 + b) & (ty >= y - b) & (ty < y + 1 + b)
+            return np.sort(cand[inside])
+        bb = feats.bounds * n
+        near = (bb[:, 2] >= x - b) & (bb[:, 0] < x + 1 + b) & (bb[:, 3] >= y - b) & (bb[:, 1] < y + 1 + b)
+        cand = np.flatnonzero(near)
+        box = shapely.box((x - b) / n, (y - b) / n, (x + 1 + b) / n, (y + 1 + b) / n)
+        return cand[shapely.intersects(feats.geoms[cand], box)]
+
+    def _pixels(self, feats: _Features, idx: np.ndarray, z: int, x: int, y: int) -> np.ndarray:
+        n, ext = 2 ** z, self.options.extent
+        if feats.is_point:
+            px = np.round((feats.mx[idx] * n - x) * ext)
+            py = np.round((feats.my[idx] * n - y) * ext)
+            return shapely.points(px, py)
+        pix = shapely.transform(feats.geoms[idx], lambda c: (c * n - [x, y]) * ext)
+        lo, hi = -self.options.buffer, ext + self.options.buffer
+        return shapely.clip_by_rect(pix, lo, lo, hi, hi)
+
+
+# --- aggregation --------------------------------------------------------------------------------
+
+def _kelurahan_groups(tps: gpd.GeoDataFrame, mx, my, weights, areas) -> _Features:
+    kode = tps["kode_kel"].astype("string").fillna("").to_numpy(dtype=object)
+    keys, inv = np.unique(kode, return_inverse=True)
+    gx, gy, count, dpt, known = _group_sums(inv, len(keys), mx, my, weights)
+    names = np.full(len(keys), None, dtype=object)
+    if areas is not None and len(areas):
+        areas = areas.set_index(areas["kode"].astype("string"))
+        hit = np.isin(keys, areas.index.to_numpy(dtype=object))
+        rep = areas.loc[keys[hit]]
+        px, py = mercator(*shapely.get_coordinates(rep.geometry.representative_point().values).T)
+        gx[hit], gy[hit] = px, py
+        names[hit] = rep["nama"].to_numpy(dtype=object, na_value=None) if "nama" in rep else None
+    props = [{"kind": "kelurahan", "kode_kel": k, "nama": nm, "tps_count": int(c), "dpt_total": int(d),
+              "dpt_known": int(kn)} for k, nm, c, d, kn in zip(keys, names, count, dpt, known)]
+    ids = np.array([int(k) if k.isdigit() else 0 for k in keys], dtype=np.int64)
+    order = np.argsort(ids, kind="stable")
+    return _point_features(ids[order], gx[order], gy[order], [props[i] for i in order])
+
+
+def _grid_aggregates(feats: _Features, weights, z: int, cells: int) -> _Features:
+    side = (2 ** z) * cells
+    cx = np.clip(np.floor(feats.mx * side), 0, side - 1).astype(np.int64)
+    cy = np.clip(np.floor(feats.my * side), 0, side - 1).astype(np.int64)
+    keys, inv = np.unique(cy * side + cx, return_inverse=True)
+    gx, gy, count, dpt, known = _group_sums(inv, len(keys), feats.mx, feats.my, weights)
+    props = [{"kind": "grid", "tps_count": int(c), "dpt_total": int(d), "dpt_known": int(k)}
+             for c, d, k in zip(count, dpt, known)]
+    return _point_features(keys, gx, gy, props)
+
+
+def _group_sums(inv, n, mx, my, weights):
+    count = np.bincount(inv, minlength=n)
+    gx = np.bincount(inv, weights=mx, minlength=n) / np.maximum(count, 1)
+    gy = np.bincount(inv, weights=my, minlength=n) / np.maximum(count, 1)
+    dpt = np.bincount(inv, weights=weights[0], minlength=n)
+    known = np.bincount(inv, weights=weights[1], minlength=n)
+    return gx, gy, count, np.round(dpt), np.round(known)
+
+
+def _point_features(ids, mx, my, props) -> _Features:
+    lon, lat = lonlat(mx, my)
+    opt = orjson.OPT_SORT_KEYS
+    blobs = [orjson.dumps({"type": "Feature", "id": str(i), "properties": p,
+                           "geometry": {"type": "Point", "coordinates": [round(float(a), 6), round(float(b), 6)]}},
+                          option=opt) for i, p, a, b in zip(ids, props, lon, lat)]
+    mvt_props = [_mvt_props(p) for p in props]
+    return _Features(np.asarray(ids, dtype=np.int64), blobs, mvt_props, mx, my, order=np.argsort(mx, kind="stable"))
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+def _bbox_tiles(bb: np.ndarray, b: float) -> tuple[np.ndarray, np.ndarray]:
+    x0, y0 = np.floor(bb[:, 0] - b).astype(np.int64), np.floor(bb[:, 1] - b).astype(np.int64)
+    x1, y1 = np.floor(bb[:, 2] + b).astype(np.int64), np.floor(bb[:, 3] + b).astype(np.int64)
+    xs, ys = [], []
+    for a, c, d, e in zip(x0, x1, y0, y1):
+        gx, gy = np.meshgrid(np.arange(a, c + 1), np.arange(d, e + 1), indexing="ij")
+        xs.append(gx.ravel())
+        ys.append(gy.ravel())
+    empty = np.empty(0, dtype=np.int64)
+    return (np.concatenate(xs), np.concatenate(ys)) if xs else (empty, empty)
+
+
+def _int_ids(keys: pd.Series) -> np.ndarray:
+    digits = keys.astype("string").str.replace("-", "", regex=False)
+    bad = ~digits.str.fullmatch(r"\d{1,18}").fillna(False)
+    if bad.any():
+        raise ValueError(f"tile feature keys must be digits (dashes allowed), got {digits[bad].iloc[0]!r}")
+    return digits.astype("int64").to_numpy()
+
+
+def _mvt_props(props: dict) -> dict:
+    return {k: v for k, v in props.items() if v is not None}
