@@ -19,8 +19,8 @@ import datetime as dt
 import logging
 import re
 import time
-from pathlib import Path
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -65,15 +65,14 @@ _XACT_ID = sa.cast(sa.func.pg_current_xact_id(), sa.Text)  # unique per committe
 def layer_table(layer: str, metadata: sa.MetaData, *, staging: bool = False) -> sa.Table:
     """The table of ``layer`` in ``metadata``'s schema, or a temporary staging twin.
 
-    Staging tables drop at commit, carry no keys or indexes, and accept any geometry type
-    (MultiPolygon layers get ``ST_Multi`` on the way in).
+    Staging tables drop at commit and carry no keys or indexes.
     """
     spec = _spec(layer)
     with_pk = not staging and layer not in _NO_PRIMARY_KEY
     columns = [sa.Column(name, _SQL_TYPES[dtype](), primary_key=with_pk and name in spec.key)
                for name, dtype in spec.columns.items()]
     if spec.geometry:
-        gtype = "GEOMETRY" if staging else spec.geometry.upper()
+        gtype = spec.geometry.upper()
         columns.append(sa.Column("geometry", Geometry(gtype, srid=STORAGE_EPSG, spatial_index=not staging)))
     if staging:
         return sa.Table(f"stage_{layer}", metadata, *columns, schema=None, prefixes=["TEMPORARY"],
@@ -99,23 +98,22 @@ def meta_tables(metadata: sa.MetaData) -> tuple[sa.Table, sa.Table]:
 
 def create_tables(conn: sa.Connection, schema_name: str, layers: Iterable[str], *, with_meta: bool) -> None:
     """Create the tables of ``layers`` (and ``meta``/``runs``); called by the migrations."""
-    metadata = sa.MetaData(schema=check_identifier(schema_name))
-    tables = [layer_table(layer, metadata) for layer in layers]
-    if with_meta:
-        tables += meta_tables(metadata)
+    metadata, tables = _migration_tables(schema_name, layers, with_meta)
     metadata.create_all(conn, tables=tables)
     if with_meta:
-        conn.execute(sa.insert(metadata.tables[f"{schema_name}.meta"])
-                     .values(key="data_version", value=_XACT_ID))
+        conn.execute(sa.insert(metadata.tables[f"{schema_name}.meta"]).values(key="data_version", value=_XACT_ID))
 
 
 def drop_tables(conn: sa.Connection, schema_name: str, layers: Iterable[str], *, with_meta: bool) -> None:
     """Drop the tables created by :func:`create_tables` (migration downgrades)."""
+    metadata, tables = _migration_tables(schema_name, layers, with_meta)
+    metadata.drop_all(conn, tables=tables)
+
+
+def _migration_tables(schema_name: str, layers: Iterable[str], with_meta: bool) -> tuple[sa.MetaData, list]:
     metadata = sa.MetaData(schema=check_identifier(schema_name))
     tables = [layer_table(layer, metadata) for layer in layers]
-    if with_meta:
-        tables += meta_tables(metadata)
-    metadata.drop_all(conn, tables=tables)
+    return metadata, tables + list(meta_tables(metadata) if with_meta else ())
 
 
 def check_identifier(name: str) -> str:
@@ -152,6 +150,7 @@ class PostgisStore(Store):
     def init(self) -> None:
         """Create the postgis extension, the schema and every table (Alembic ``upgrade head``)."""
         from alembic import command
+        from alembic.config import Config
 
         with self._transaction("init") as conn:
             conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_INIT_LOCK)))
@@ -160,7 +159,10 @@ class PostgisStore(Store):
             if not installed:
                 conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS postgis SCHEMA public"))
             conn.execute(sa.schema.CreateSchema(self.schema, if_not_exists=True))
-            config = _alembic_config(conn, self.schema)
+            config = Config()
+            config.set_main_option("script_location", str(MIGRATIONS))
+            config.set_main_option("path_separator", "os")
+            config.attributes.update(connection=conn, schema=self.schema)
             command.upgrade(config, "head")
 
     def revision(self) -> str | None:
@@ -182,25 +184,29 @@ class PostgisStore(Store):
     def load(self, layer: str, chunks: Iterable[pd.DataFrame]) -> int:
         """Atomically replace the rows whose scope value occurs in ``chunks``; return rows inserted.
 
-        Chunks are streamed by COPY into a temporary staging table, so only one chunk is held in
-        memory; any exception (also from the iterator) rolls everything back. Other writers of the
-        layer wait for the commit. When the incoming rows outnumber the rows kept (a first or full
-        load), secondary indexes are dropped and rebuilt, which is several times faster than
-        maintaining them row by row but blocks readers of the layer until the commit.
+        Chunks are streamed by COPY (one chunk in memory at a time) into a temporary staging table,
+        then the stored rows of the staged scopes are replaced; into an empty layer they are copied
+        directly. Any exception, also from the iterator, rolls everything back. Writers of the layer
+        queue behind the load. Secondary indexes are dropped and rebuilt when the incoming rows
+        outnumber the kept rows (several times faster than row-by-row upkeep); readers of the layer
+        then wait for the commit.
         """
         table, spec = self._table(layer), _spec(layer)
         started = time.perf_counter()
+        frames = (conform(chunk, layer) for chunk in chunks)
         with self._transaction(f"load {layer}") as conn:
-            stage = layer_table(layer, sa.MetaData(), staging=True)
-            stage.create(conn)
-            rows = _copy_frames(conn, stage, (conform(c, layer) for c in chunks), layer)
             _execute(conn, sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(_identifier(table)))
-            rebuild = _delete_scope(conn, table, stage, spec.scope, rows)
-            with _indexes_dropped(conn, table, rebuild):
-                conn.execute(sa.insert(table).from_select(spec.all_columns, _stage_select(stage, layer)))
+            if conn.execute(sa.select(sa.literal(1)).select_from(table).limit(1)).first() is None:
+                with _indexes_dropped(conn, table, True):
+                    rows = _copy_frames(conn, table, frames, layer)
+            else:
+                stage = layer_table(layer, sa.MetaData(), staging=True)
+                stage.create(conn)
+                rows = _copy_frames(conn, stage, frames, layer)
+                with _indexes_dropped(conn, table, _delete_scope(conn, table, stage, spec.scope, rows)):
+                    conn.execute(sa.insert(table).from_select(spec.all_columns, sa.select(stage)))
             self._bump(conn)
-        log.info("load %s: %d rows in %.2f s%s", layer, rows, time.perf_counter() - started,
-                 " (indexes rebuilt)" if rebuild else "")
+        log.info("load %s: %d rows in %.2f s", layer, rows, time.perf_counter() - started)
         return rows
 
     def update(self, layer: str, frame: pd.DataFrame, columns: list[str]) -> int:
@@ -222,9 +228,8 @@ class PostgisStore(Store):
             stage = layer_table(layer, sa.MetaData(), staging=True)
             stage.create(conn)
             _copy_frames(conn, stage, [part], layer)
-            source = dict(zip(spec.all_columns, _stage_select(stage, layer).selected_columns))
             match = sa.and_(*[table.c[k] == stage.c[k] for k in spec.key])
-            count = conn.execute(sa.update(table).where(match).values({c: source[c] for c in columns})).rowcount
+            count = conn.execute(sa.update(table).where(match).values({c: stage.c[c] for c in columns})).rowcount
             self._bump(conn)
         return count
 
@@ -345,11 +350,15 @@ def _copy_frames(conn: sa.Connection, table: sa.Table, frames: Iterable[pd.DataF
 
 
 def _csv(frame: pd.DataFrame, layer: str) -> pa.Buffer:
-    """CSV bytes of a conforming frame in column order: nulls bare, every value quoted."""
+    """CSV bytes of a conforming frame in column order: nulls bare, every value quoted, hex EWKB."""
     spec = _spec(layer)
     table = pa.Table.from_pandas(pd.DataFrame({c: frame[c] for c in spec.columns}), preserve_index=False)
     if spec.geometry:
-        geoms = shapely.set_srid(np.asarray(frame.geometry.values, dtype=object), STORAGE_EPSG)
+        geoms = np.array(frame.geometry.values, dtype=object)  # a copy: the caller's frame stays as it is
+        if spec.geometry == "MultiPolygon":  # promote Polygons, as every loader would have to
+            polygons = shapely.get_type_id(geoms) == shapely.GeometryType.POLYGON
+            geoms[polygons] = shapely.multipolygons(geoms[polygons], indices=np.arange(polygons.sum()))
+        geoms = shapely.set_srid(geoms, STORAGE_EPSG)
         table = table.append_column("geometry", pa.array(shapely.to_wkb(geoms, hex=True, include_srid=True),
                                                          type=pa.string()))
     sink = pa.BufferOutputStream()
@@ -360,15 +369,15 @@ def _csv(frame: pd.DataFrame, layer: str) -> pa.Buffer:
 def _delete_scope(conn: sa.Connection, table: sa.Table, stage: sa.Table, scope: str, incoming: int) -> bool:
     """Delete the rows of ``table`` whose ``scope`` value is staged; return whether to rebuild indexes.
 
-    When no stored row survives, TRUNCATE replaces DELETE (no dead rows for the index build to
-    walk; readers in a transaction begun earlier then see an empty layer, never a mix).
+    When no stored row survives, TRUNCATE replaces DELETE, leaving no dead rows for the index
+    rebuild to walk (a REPEATABLE READ reader begun earlier would then see an empty layer).
     """
     staged = sa.select(stage.c[scope]).where(stage.c[scope].is_not(None)).distinct()
     column = table.c[scope]
     kept = sa.select(sa.literal(1)).select_from(table).where(sa.or_(column.is_(None), column.not_in(staged)))
     if conn.execute(kept.limit(1)).first() is None:
         _execute(conn, sql.SQL("TRUNCATE {}").format(_identifier(table)))
-        return incoming >= _REBUILD_MIN_ROWS
+        return True
     conn.execute(sa.delete(table).where(column.in_(staged)))
     if incoming < _REBUILD_MIN_ROWS:
         return False
@@ -387,16 +396,6 @@ def _indexes_dropped(conn: sa.Connection, table: sa.Table, drop: bool) -> Iterat
         conn.execute(sa.text("SET LOCAL maintenance_work_mem = '256MB'"))
     for index in indexes:
         conn.execute(sa.schema.CreateIndex(index))
-
-
-def _stage_select(stage: sa.Table, layer: str) -> sa.Select:
-    """The staged rows in layer column order (Polygons promoted for MultiPolygon layers)."""
-    spec = _spec(layer)
-    cols = [stage.c[c] for c in spec.columns]
-    if spec.geometry:
-        geom = stage.c.geometry
-        cols.append(sa.func.ST_Multi(geom) if spec.geometry == "MultiPolygon" else geom)
-    return sa.select(*cols)
 
 
 def _to_frame(rows: list, layer: str) -> pd.DataFrame:
@@ -451,13 +450,3 @@ def _json(value: Any) -> str:
     options = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
     return orjson.dumps(value, option=options, default=str).decode()
 
-
-def _alembic_config(conn: sa.Connection, schema_name: str):
-    from alembic.config import Config
-
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("path_separator", "os")
-    config.attributes["connection"] = conn
-    config.attributes["schema"] = schema_name
-    return config

@@ -130,8 +130,10 @@ def test_copy_round_trips_awkward_text(pg):
     assert (back.alamat == "").sum() == 1
 
 
-def test_failing_iterator_rolls_back_everything(pg):
-    pg.load("voters", [_voters("3171011001", 5)])
+@pytest.mark.parametrize("existing", [0, 5], ids=["empty layer", "staged"])
+def test_failing_iterator_rolls_back_everything(pg, inspector, existing):
+    if existing:
+        pg.load("voters", [_voters("3171011001", existing)])
     before, version = pg.read("voters"), pg.data_version()
 
     def chunks():
@@ -143,6 +145,7 @@ def test_failing_iterator_rolls_back_everything(pg):
         pg.load("voters", chunks())
     assert_frame_equal(pg.read("voters"), before)
     assert pg.data_version() == version
+    assert len(inspector.get_indexes("voters", schema=pg.schema)) == 3  # dropped indexes came back
 
 
 def test_database_error_mid_load_is_a_store_error_and_rolls_back(pg):
@@ -153,18 +156,23 @@ def test_database_error_mid_load_is_a_store_error_and_rolls_back(pg):
     assert_frame_equal(pg.read("tps"), before)
 
 
-def test_polygons_are_promoted_to_multipolygons(pg):
+def test_polygons_are_promoted_to_multipolygons(pg, inspector):
     kel = gpd.GeoDataFrame({"kode": ["3171011001"], "nama": ["Gambir"]},
                            geometry=[box(106.8, -6.2, 106.81, -6.19)], crs=4326)
-    pg.load("kelurahan", [schema.conform(kel, "kelurahan")])
+    kel = schema.conform(kel, "kelurahan")
+    pg.load("kelurahan", [kel])  # into an empty layer (direct COPY)
+    pg.load("kelurahan", [kel])  # over existing rows (staged)
+    assert kel.geom_type.tolist() == ["Polygon"]  # the caller's frame is left alone
     back = pg.read("kelurahan")
+    gist = [ix for ix in inspector.get_indexes("kelurahan", schema=pg.schema) if ix["column_names"] == ["geometry"]]
+    assert gist[0]["dialect_options"]["postgresql_using"] == "gist"  # rebuilt after the direct COPY
     assert isinstance(back.geometry.iloc[0], MultiPolygon)
     assert back.geometry.iloc[0].equals(MultiPolygon([box(106.8, -6.2, 106.81, -6.19)]))
 
 
 def test_bulk_paths_keep_content_and_indexes(pg, inspector, monkeypatch):
     monkeypatch.setattr(postgis, "_REBUILD_MIN_ROWS", 100)
-    pg.load("voters", [_voters("3171011001", 300), _voters("3171011002", 200)])  # empty table: rebuild
+    pg.load("voters", [_voters("3171011001", 300), _voters("3171011002", 200)])  # empty: direct COPY
     pg.load("voters", [_voters("3171011001", 50, start=1000)])  # small: row-by-row delete
     assert pg.counts()["voters"] == 250
     pg.load("voters", [_voters("3171011002", 400, start=2000)])  # outnumbers the kept rows: rebuild
