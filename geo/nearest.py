@@ -237,5 +237,5 @@ def require_columns(frame: pd.DataFrame, columns: tuple[str, ...], what: str) ->
                                  file=what, field=missing[0])
 
 
-__all__ = ["TIE_TOLERANCE_M", "TpsPoints", "tps_points", "nearest_tps", "nearest_indices", "index_in", "require_columns",
-           "take_strings", "METRIC_EPSG"]
+__all__ = ["TIE_TOLERANCE_M", "TpsPoints", "tps_points", "nearest_tps", "nearest_indices", "index_in",
+           "require_columns", "take_strings", "METRIC_EPSG"]

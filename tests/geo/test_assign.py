@@ -8,16 +8,15 @@ import shapely
 from pyproj import Geod, Transformer
 
 from geo import schema
-from geo.assign import LOCATION_COLUMNS, OUTPUT_COLUMNS, assign_voters, far_from_dpt, voter_locations
-from geo.errors import CRSError
+from geo.assign import OUTPUT_COLUMNS, assign_voters, far_from_dpt, voter_locations
 from geo.nearest import TIE_TOLERANCE_M
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "assign"
 TO_LL = Transformer.from_crs(32748, 4326, always_xy=True)
 
 
-@pytest.fixture(scope="module")
-def city():
+def load_fixture_city():
+    """The small city of tests/fixtures/assign as stored layers (conforming to geo.schema)."""
     layers = {name: schema.conform(gpd.read_file(FIX / f"{name}.geojson"), name) for name in ("kelurahan", "rw", "rt")}
     layers["tps"] = schema.conform(gpd.read_file(FIX / "tps.geojson"), "tps")
     layers["voters"] = schema.conform(pd.read_csv(FIX / "voters.csv", dtype=str), "voters")
@@ -25,65 +24,13 @@ def city():
 
 
 @pytest.fixture(scope="module")
+def city():
+    return load_fixture_city()
+
+
+@pytest.fixture(scope="module")
 def locs(city):
     return voter_locations(city["voters"], rt=city["rt"], rw=city["rw"], kelurahan=city["kelurahan"])
-
-
-def by_key(locs):
-    return locs.set_index("loc_key")
-
-
-# --- locations ------------------------------------------------------------------------------
-
-def test_one_location_per_rt_with_the_level_it_came_from(locs):
-    assert list(locs.columns) == LOCATION_COLUMNS
-    assert locs["loc_key"].is_unique and locs["loc_key"].is_monotonic_increasing
-    lv = by_key(locs)["loc_level"]
-    assert lv["3171061001-001-001"] == "rt"
-    assert lv["3171061002-001-004"] == "rw"          # RT 4 has no polygon: its RW's point
-    assert lv["3171061002-002-001"] == "rw"          # RW 2 has no RT polygons at all
-    assert lv["3171061003-001-001"] == "kelurahan"   # no RW polygons in this kelurahan
-    assert lv["3171061001-001-000"] == "rw"          # RT unknown
-    assert lv["3171061001-000-000"] == "kelurahan"   # RW and RT unknown
-    assert lv["3171069999-001-001"] == "none"        # kelurahan not in any layer
-    row = by_key(locs).loc["3171061001-000-000"]
-    assert pd.isna(row["rw"]) and pd.isna(row["rt"])
-    assert by_key(locs).loc["3171069999-001-001", ["x", "lon"]].isna().all()
-
-
-def test_each_point_lies_inside_its_polygon(city, locs):
-    rt = city["rt"].assign(loc_key=city["rt"]["kode"])
-    m = locs.merge(rt[["loc_key", "geometry"]], on="loc_key")
-    assert len(m) == (locs["loc_level"] == "rt").sum()
-    assert shapely.contains_xy(m["geometry"].to_numpy(), m["lon"], m["lat"]).all()
-    back = gpd.GeoSeries(gpd.points_from_xy(m["x"], m["y"]), crs=32748).to_crs(4326)
-    np.testing.assert_allclose(back.x, m["lon"], atol=1e-9)
-
-
-def test_locations_from_chunks_equal_locations_from_one_frame(city, locs):
-    chunks = (city["voters"].iloc[i:i + 10] for i in range(0, len(city["voters"]), 10))
-    got = voter_locations(chunks, rt=city["rt"], rw=city["rw"], kelurahan=city["kelurahan"])
-    pd.testing.assert_frame_equal(got, locs)
-
-
-def test_polygons_in_a_metric_crs_give_the_same_locations(city, locs):
-    got = voter_locations(city["voters"], rt=city["rt"].to_crs(32748), rw=city["rw"].to_crs(32748),
-                          kelurahan=city["kelurahan"].to_crs(32748))
-    assert (got["loc_level"] == locs["loc_level"]).all()
-    inside = got.merge(city["rt"].rename(columns={"kode": "loc_key"})[["loc_key", "geometry"]], on="loc_key")
-    assert shapely.contains_xy(inside["geometry"].to_numpy(), inside["lon"], inside["lat"]).all()
-
-
-def test_polygons_without_crs_are_refused(city):
-    with pytest.raises(CRSError, match="rt"):
-        voter_locations(city["voters"], rt=city["rt"].set_crs(None, allow_override=True))
-
-
-def test_no_layers_and_no_voters():
-    v = schema.empty("voters")
-    assert list(voter_locations(v).columns) == LOCATION_COLUMNS and len(voter_locations(v)) == 0
-    one = pd.DataFrame({"kode_kel": ["3171061001"], "rw": [1], "rt": [2]})
-    assert voter_locations(one).loc[0, "loc_level"] == "none"
 
 
 # --- voters ---------------------------------------------------------------------------------
@@ -245,3 +192,29 @@ def test_brute_force_agrees_with_every_nearest_tps_and_distance_including_ties()
     _, _, geodesic = Geod(ellps="WGS84").inv(out.loc[has, "lon"], out.loc[has, "lat"], t.geometry.x, t.geometry.y)
     assert np.abs(geodesic - out.loc[has, "dist_nearest_m"].to_numpy()).max() < 1.0
     assert report.figures["voters"] == len(voters)
+
+
+# --- walking --------------------------------------------------------------------------------
+
+def test_walk_columns_with_a_road_network(city, locs):
+    from geo.network import build_graph
+    from geo.walk import WALK_COLUMNS
+
+    graph = build_graph(gpd.read_file(FIX / "roads.geojson"))
+    out, report = assign_voters(city["voters"], locs, city["tps"], network=graph)
+    assert list(out.columns) == OUTPUT_COLUMNS + WALK_COLUMNS
+    ok = out["dist_nearest_walk_m"].notna()
+    assert ok.sum() > 40
+    # walking is never shorter than the straight line, and the walking-nearest TPS is in the own kelurahan
+    assert (out.loc[ok, "dist_nearest_walk_m"] >= out.loc[ok, "dist_nearest_m"] - 0.01).all()
+    assert (out.loc[ok, "tps_nearest_walk"].str[:10] == out.loc[ok, "kode_kel"]).all()
+    dpt = out["dist_dpt_walk_m"].notna()
+    assert (out.loc[dpt, "dist_dpt_walk_m"] >= out.loc[dpt, "dist_nearest_walk_m"] - 0.01).all()
+    assert (out.loc[dpt, "dist_dpt_walk_m"] >= out.loc[dpt, "dist_dpt_m"] - 0.01).all()
+    other = out["tps_dpt"].str[:10] != out["kode_kel"]
+    assert out.loc[other.fillna(False), "dist_dpt_walk_m"].isna().all()   # only inside the kelurahan
+    assert report.figures["network"]["pieces"] == len(graph.pieces)
+    assert report.figures["dist_nearest_walk_m"]["n"] == ok.sum()
+    chunks = (city["voters"].iloc[i:i + 9] for i in range(0, len(city["voters"]), 9))
+    parts, _ = assign_voters(chunks, locs, city["tps"], network=graph)
+    pd.testing.assert_frame_equal(pd.concat(list(parts), ignore_index=True), out)

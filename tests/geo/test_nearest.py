@@ -32,8 +32,10 @@ def test_within_kelurahan_ignores_a_closer_tps_across_the_border():
     locs = locs_frame([("a", "3171061001", (0, 0))])
     own = nearest_tps(locs, tps)
     any_ = nearest_tps(locs, tps, within_kelurahan=False)
-    assert own.loc[0, "tps_nearest"] == "3171061001001" and own.loc[0, "dist_nearest_m"] == pytest.approx(300, abs=0.01)
-    assert any_.loc[0, "tps_nearest"] == "3171061002001" and any_.loc[0, "dist_nearest_m"] == pytest.approx(10, abs=0.01)
+    assert own.loc[0, "tps_nearest"] == "3171061001001"
+    assert own.loc[0, "dist_nearest_m"] == pytest.approx(300, abs=0.01)
+    assert any_.loc[0, "tps_nearest"] == "3171061002001"
+    assert any_.loc[0, "dist_nearest_m"] == pytest.approx(10, abs=0.01)
 
 
 @pytest.mark.parametrize("order", [[0, 1], [1, 0]])
