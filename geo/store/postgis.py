@@ -72,15 +72,15 @@ def layer_table(layer: str, metadata: sa.MetaData, *, staging: bool = False) -> 
     columns = [sa.Column(name, _SQL_TYPES[dtype](), primary_key=with_pk and name in spec.key)
                for name, dtype in spec.columns.items()]
     if spec.geometry:
-        gtype = spec.geometry.upper()
-        columns.append(sa.Column("geometry", Geometry(gtype, srid=STORAGE_EPSG, spatial_index=not staging)))
+        geometry = Geometry(spec.geometry.upper(), srid=STORAGE_EPSG, spatial_index=not staging)
+        columns.append(sa.Column("geometry", geometry))
     if staging:
         return sa.Table(f"stage_{layer}", metadata, *columns, schema=None, prefixes=["TEMPORARY"],
                         postgresql_on_commit="DROP")
     table = sa.Table(layer, metadata, *columns)
-    indexed = [] if with_pk and len(spec.key) == 1 else list(spec.key)
-    for name in dict.fromkeys([*indexed, spec.scope, *spec.indexes]):
-        if not (with_pk and (name,) == spec.key):
+    primary = spec.key if with_pk else ()
+    for name in dict.fromkeys([*spec.key, spec.scope, *spec.indexes]):  # btree; GiST comes with Geometry
+        if (name,) != primary:
             sa.Index(f"ix_{layer}_{name}", table.c[name])
     return table
 
@@ -182,8 +182,22 @@ class PostgisStore(Store):
 
     # -- writes ------------------------------------------------------------------------------
     def load(self, layer: str, chunks: Iterable[pd.DataFrame]) -> int:
-        """Atomically replace the rows whose scope value occurs in ``chunks``; return rows inserted.
+        """Atomically replace the rows whose scope value occurs in ``chunks``.
 
+        Parameters
+        ----------
+        layer : str
+            A :data:`geo.schema.LAYERS` name.
+        chunks : iterable of DataFrame
+            Frames conforming to the layer (geometry in EPSG:4326), consumed once.
+
+        Returns
+        -------
+        int
+            Rows inserted.
+
+        Notes
+        -----
         Chunks are streamed by COPY (one chunk in memory at a time) into a temporary staging table,
         then the stored rows of the staged scopes are replaced; into an empty layer they are copied
         directly. Any exception, also from the iterator, rolls everything back. Writers of the layer
@@ -251,14 +265,28 @@ class PostgisStore(Store):
 
     # -- reads -------------------------------------------------------------------------------
     def read(self, layer: str, kode: str | None = None) -> pd.DataFrame:
+        """All rows of ``layer`` sorted by key, optionally those under area code prefix ``kode``."""
         frames = list(self.iter_read(layer, kode, chunksize=1_000_000))
         return frames[0] if len(frames) == 1 else conform(pd.concat(frames, ignore_index=True), layer)
 
     def iter_read(self, layer: str, kode: str | None = None, chunksize: int = 500_000) -> Iterator[pd.DataFrame]:
         """Stream the rows of ``layer`` (sorted by key) in frames of at most ``chunksize`` rows.
 
-        A server-side cursor keeps one chunk in memory; the first frame is built only when the
-        iteration starts, and an empty layer yields one empty conforming frame.
+        Parameters
+        ----------
+        layer : str
+            A :data:`geo.schema.LAYERS` name.
+        kode : str, optional
+            Area code prefix (kota ``3172``, kecamatan ``317201``, kelurahan ``3172011001``), matched
+            on ``kode`` for kota/kecamatan/kelurahan and on ``kode_kel`` for the other layers.
+        chunksize : int
+            Rows per frame. A server-side cursor holds one chunk in memory at a time.
+
+        Yields
+        ------
+        DataFrame
+            Conforming frames (GeoDataFrames in EPSG:4326 for geometry layers); an empty
+            selection yields one empty frame.
         """
         stmt = self._select(layer, kode)
         with self._transaction(f"read {layer}") as conn:
@@ -271,6 +299,7 @@ class PostgisStore(Store):
                     yield _to_frame(rows, layer)
 
     def counts(self) -> dict[str, int]:
+        """Row count of every layer."""
         parts = [sa.select(sa.literal(name).label("layer"), sa.func.count().label("n")).select_from(t)
                  for name, t in self._tables.items()]
         with self._transaction("count rows") as conn:
@@ -278,11 +307,13 @@ class PostgisStore(Store):
         return {layer: int(found[layer]) for layer in self._tables}
 
     def data_version(self) -> str:
+        """Id of the last committed write (a PostgreSQL transaction id, as text)."""
         stmt = sa.select(self._meta_table.c.value).where(self._meta_table.c.key == "data_version")
         with self._transaction("read data version") as conn:
             return conn.execute(stmt).scalar_one()
 
     def runs(self, limit: int = 10) -> list[dict[str, Any]]:
+        """The ``limit`` most recently recorded reports, newest first."""
         stmt = sa.select(self._runs.c.report).order_by(self._runs.c.id.desc()).limit(limit)
         with self._transaction("read runs") as conn:
             return list(conn.execute(stmt).scalars())

@@ -8,6 +8,7 @@ loads, index rebuilds, connection errors and SQL hygiene.
 from __future__ import annotations
 
 import ast
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import geopandas as gpd
@@ -108,6 +109,15 @@ def test_tables_follow_the_layer_declarations(pg, inspector):
     assert voter_indexes == {("voter_key",), ("kode_kel",), ("kode_tps",)}
     gist = [ix for ix in inspector.get_indexes("tps", schema=pg.schema) if ix["column_names"] == ["geometry"]]
     assert gist[0]["dialect_options"]["postgresql_using"] == "gist"
+
+
+def test_concurrent_init_of_one_schema(pg_url, pg_schema):
+    stores = [PostgisStore(pg_url, schema=pg_schema) for _ in range(3)]
+    with ThreadPoolExecutor(3) as pool:
+        list(pool.map(lambda store: store.init(), stores))
+    assert {store.revision() for store in stores} == {"0001"}
+    for store in stores:
+        store.close()
 
 
 @pytest.mark.parametrize("name", ["Petatps", "1abc", "a-b", 'x"; DROP SCHEMA public; --', "a" * 64, "ok\n"])
@@ -254,3 +264,23 @@ def test_sql_is_built_with_bound_parameters_only():
             if name == "SQL" and not isinstance(first, ast.Constant):
                 offending.append(f"line {node.lineno}: sql.SQL of a non-literal")
     assert offending == []
+
+
+# -- real public data ------------------------------------------------------------------------------
+@pytest.mark.real_data
+def test_real_kelurahan_and_tps_round_trip_exactly(pg, real_data):
+    raw = gpd.read_file(real_data / "cahyadsn-wilayah_boundaries" / "dki_kelurahan.geojson")
+    kel = schema.conform(raw.rename(columns={"kode_kemendagri": "kode"}), "kelurahan")
+    assert pg.load("kelurahan", [kel.iloc[:100], kel.iloc[100:]]) == 267
+    back = pg.read("kelurahan")
+    expected = kel.sort_values("kode", ignore_index=True)
+    assert_frame_equal(back.drop(columns="geometry"), expected.drop(columns="geometry"))
+    assert back.geometry.geom_equals_exact(expected.geometry, tolerance=0).all()
+    assert pg.read("kelurahan", kode="3101").kode.str[:4].eq("3101").all()
+
+    csv = real_data / "gigit-pemilu-2024-31-dki-jakarta" / "tps_pemilu2024_pilpres_dki.csv"
+    tps = schema.conform(pd.read_csv(csv, dtype={"kode_tps": str, "kode_kel": str}).assign(nama="TPS"), "tps")
+    assert pg.load("tps", [tps]) == 30_766
+    back = pg.read("tps")
+    assert_frame_equal(back.drop(columns="geometry"), tps.sort_values("kode_tps", ignore_index=True)
+                       .drop(columns="geometry"))

@@ -5,7 +5,8 @@ Revises:
 Create Date: 2026-11-28
 
 Tables are generated from the geo.schema.LAYERS declarations named below; a layer declared later
-(assignments, coverage) gets its own revision listing it.
+(assignments, coverage) gets its own revision listing it, and a column added to one of these layers
+needs a revision that alters the table (databases already at 0001 never run this file again).
 """
 
 from alembic import context, op
