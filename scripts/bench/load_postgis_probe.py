@@ -18,6 +18,7 @@ import uuid
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from psycopg import sql
 
 from geo import schema
 from geo.store import postgis
@@ -44,8 +45,8 @@ def plain_copy(store: postgis.PostgisStore, frame: pd.DataFrame) -> float:
     with store._transaction("plain copy") as conn:
         plain.create(conn)
         started = time.perf_counter()
-        with conn.connection.driver_connection.cursor() as cur, cur.copy(
-                f"COPY {plain.name} FROM STDIN (FORMAT csv)") as copy:
+        statement = sql.SQL("COPY {} FROM STDIN (FORMAT csv)").format(sql.Identifier(plain.name))
+        with conn.connection.driver_connection.cursor() as cur, cur.copy(statement) as copy:
             for chunk in data:
                 copy.write(chunk)
         return time.perf_counter() - started
