@@ -1,0 +1,155 @@
+"""Bulk fast paths of :mod:`geo.codes` for the DPT loader (millions of rows).
+
+pandas runs a regex with ``\\s`` or a look-behind, and ``str.extract``, as a Python loop per row
+(~5 µs); ``hmac.digest`` looks the digest up on every call. Each function here returns exactly
+what its :mod:`geo.codes` twin returns (pinned by property tests in ``tests/geo/test_fastcodes.py``):
+rows in the plain, common form (ASCII digits, ASCII names) are handled with pyarrow/numpy kernels,
+every other row is handed to the :mod:`geo.codes` function itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from geo import codes
+
+_WORD = np.zeros(256, dtype=bool)
+_WORD[[*range(48, 58), *range(65, 91), *range(97, 123), 95]] = True
+_PROVINCES = pa.array(sorted(codes.PROVINCE_CODES), pa.large_string())
+_MDAYS = np.array([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+
+
+def arrow(values: pd.Series) -> pa.Array:
+    """The Arrow string array behind a text Series (zero-copy for pyarrow-backed strings)."""
+    arr = pa.array(values.array if isinstance(values.array, pd.arrays.ArrowStringArray)
+                   else values.astype("string[pyarrow]").array)
+    arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    return arr.cast(pa.large_string())
+
+
+def plain_digits(values: pd.Series, shortest: int, longest: int | None = None) -> np.ndarray:
+    """Whether each value is only ASCII digits, ``shortest``..``longest`` of them (Arrow kernels, no regex)."""
+    arr = arrow(values)
+    length = pc.utf8_length(arr)
+    ok = pc.and_(pc.and_(pc.string_is_ascii(arr), pc.utf8_is_digit(arr)),
+                 pc.and_(pc.greater_equal(length, shortest), pc.less_equal(length, longest or shortest)))
+    return ok.fill_null(False).to_numpy(zero_copy_only=False)
+
+
+def digits_to_int(arr: pa.Array, start: int, stop: int) -> np.ndarray:
+    """Integer value of ``arr[i][start:stop]`` for plain digit strings (int64)."""
+    part = pc.utf8_slice_codeunits(arr, start, stop)
+    return part.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
+
+
+def clean_nik(values: pd.Series) -> pd.Series:
+    """:func:`geo.codes.clean_nik`; plain 16-digit values pass through untouched."""
+    plain = plain_digits(values, 16)
+    out = values.astype("string").where(plain)
+    if not plain.all():
+        out[~plain] = codes.clean_nik(values[~plain])
+    return out
+
+
+def nik_problems(nik: pd.Series) -> pd.Series:
+    """:func:`geo.codes.nik_problems`, vectorized for plain 16-digit NIKs."""
+    plain = plain_digits(nik, 16)
+    reason = pd.Series(pd.NA, index=nik.index, dtype="string")
+    if not plain.all():
+        reason[~plain] = codes.nik_problems(nik[~plain])
+    if plain.any():
+        arr = arrow(nik[plain])
+        day, month, yy = digits_to_int(arr, 6, 8), digits_to_int(arr, 8, 10), digits_to_int(arr, 10, 12)
+        day = np.where(day > 40, day - 40, day)
+        limit = _MDAYS[np.clip(month, 0, 12)]
+        limit = np.where((month == 2) & ((yy + 1900) % 4 != 0), 28, limit)
+        date_ok = (month >= 1) & (month <= 12) & (day >= 1) & (day <= limit)
+        prov_ok = pc.is_in(pc.utf8_slice_codeunits(arr, 0, 2), value_set=_PROVINCES).to_numpy(zero_copy_only=False)
+        r = np.full(len(arr), None, dtype=object)
+        r[~date_ok] = "NIK birth date (DDMMYY, women +40) is not a valid date"
+        r[~prov_ok] = "NIK region prefix is not a known province"
+        reason[plain] = pd.Series(r, index=nik.index[plain], dtype="string")
+    return reason
+
+
+def kelurahan_codes(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(:func:`geo.codes.normalize_kode`, :func:`geo.codes.kode_problems` at kelurahan level)."""
+    plain = plain_digits(values, 10)
+    norm = values.astype("string").where(plain)
+    problem = pd.Series(pd.NA, index=values.index, dtype="string")
+    if plain.any():
+        prov = pc.is_in(pc.utf8_slice_codeunits(arrow(values[plain]), 0, 2), value_set=_PROVINCES)
+        bad = ~prov.to_numpy(zero_copy_only=False)
+        problem[values.index[plain][bad]] = "unknown province prefix"
+    if not plain.all():
+        norm[~plain] = codes.normalize_kode(values[~plain])
+        problem[~plain] = codes.kode_problems(values[~plain], "kelurahan")
+    return norm, problem
+
+
+def mask_name(names: pd.Series) -> pd.Series:
+    """:func:`geo.codes.mask_name`; single-spaced ASCII names are masked on the raw bytes."""
+    text = names.astype("string")
+    plain = text.str.fullmatch(r"[A-Za-z0-9.,'_()/-]+(?: [A-Za-z0-9.,'_()/-]+)*").fillna(False).astype(bool)
+    out = pd.Series(pd.NA, index=names.index, dtype="string")
+    if plain.any():
+        out[plain] = pd.Series(_mask_bytes(text[plain]), index=text.index[plain.to_numpy()])
+    if (~plain).any():
+        out[~plain] = codes.mask_name(names[~plain])
+    return out
+
+
+def keyed_hash(values: pd.Series, key: bytes) -> pd.Series:
+    """:func:`geo.codes.keyed_hash` (HMAC-SHA256, hex[:32]) with the key schedule computed once."""
+    return hex_digests(keyed_digests(values, key), values.notna().to_numpy(), values.index)
+
+
+def keyed_digests(values: pd.Series, key: bytes) -> np.ndarray:
+    """First 16 bytes of HMAC-SHA256(key, value) of each non-missing value, as an (n, 16) uint8 array."""
+    if not key:
+        raise ValueError("a non-empty hash key is required")
+    block = (hashlib.sha256(key).digest() if len(key) > 64 else key).ljust(64, b"\x00")
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
+
+    def one(text: str) -> bytes:
+        h = inner.copy()
+        h.update(text.encode())
+        o = outer.copy()
+        o.update(h.digest())
+        return o.digest()[:16]
+
+    texts = values[values.notna()].astype(str).to_numpy(dtype=object)
+    return np.frombuffer(b"".join(map(one, texts)), np.uint8).reshape(-1, 16)
+
+
+def hex_digests(digests: np.ndarray, valid: np.ndarray, index: pd.Index) -> pd.Series:
+    """32-character lower-case hex of each digest row, placed at the ``valid`` rows (others ``<NA>``)."""
+    hexchars = np.frombuffer(b"0123456789abcdef", np.uint8)
+    text = np.empty((len(digests), 32), np.uint8)
+    text[:, 0::2], text[:, 1::2] = hexchars[digests >> 4], hexchars[digests & 15]
+    offsets = np.arange(0, 32 * (len(digests) + 1), 32, dtype=np.int64)
+    arr = pa.LargeStringArray.from_buffers(len(digests), pa.py_buffer(offsets.tobytes()), pa.py_buffer(text.tobytes()))
+    out = pd.Series(pd.NA, index=index, dtype="string")
+    out[valid] = pd.Series(pd.arrays.ArrowStringArray(arr), index=index[valid])
+    return out
+
+
+def _mask_bytes(text: pd.Series) -> pd.arrays.ArrowStringArray:
+    """Mask every word byte that follows a word byte, on the Arrow data buffer (ASCII only)."""
+    arr = arrow(text)
+    offsets = np.frombuffer(arr.buffers()[1], np.int64)[arr.offset: arr.offset + len(arr) + 1]
+    data = np.frombuffer(arr.buffers()[2], np.uint8)[offsets[0]: offsets[-1]]
+    offsets = offsets - offsets[0]
+    word = _WORD[data]
+    masked = word.copy()
+    masked[1:] &= word[:-1]
+    masked[offsets[:-1][offsets[:-1] < len(data)]] = False  # a string's first byte follows no byte of it
+    new = np.where(masked, np.uint8(42), data)
+    out = pa.LargeStringArray.from_buffers(len(arr), pa.py_buffer(offsets.tobytes()), pa.py_buffer(new.tobytes()))
+    return pd.arrays.ArrowStringArray(out)
