@@ -37,7 +37,7 @@ from psycopg import sql
 from sqlalchemy.dialects.postgresql import JSONB
 
 from geo.crs import STORAGE_EPSG
-from geo.errors import ConfigError, InputError, StoreError
+from geo.errors import ConfigError, InputError, NotFoundError, StoreError
 from geo.schema import LAYERS, Layer, conform
 from geo.store.base import Store
 
@@ -362,7 +362,7 @@ class PostgisStore(Store):
 # -- module helpers ------------------------------------------------------------------------------
 def _spec(layer: str) -> Layer:
     if layer not in LAYERS:
-        raise KeyError(f"unknown layer {layer!r}; expected one of {', '.join(LAYERS)}")
+        raise NotFoundError(f"unknown layer {layer!r}; expected one of {', '.join(LAYERS)}")
     return LAYERS[layer]
 
 
