@@ -1,0 +1,392 @@
+"""The embedded store: one OGC GeoPackage 1.3 file, written with :mod:`sqlite3`.
+
+The file opens in QGIS and GDAL (``pyogrio.list_layers``): every layer of :data:`geo.schema.LAYERS`
+is a table (geometry column ``geom``, EPSG:4326, with a GeoPackage R-tree spatial index kept by
+the standard triggers), registered in ``gpkg_contents`` as ``features`` or ``attributes``; ``meta``
+holds the data version and ``runs`` the recorded reports. The file is in WAL mode so readers
+(the web app) keep working during a load.
+
+Each operation opens its own connection (thread-safe, nothing held between calls). A load is one
+``BEGIN IMMEDIATE`` transaction: chunks are streamed in (never all held), stored rows whose scope
+value arrives are deleted as each new scope value is first seen, and any exception — including
+one raised by the chunk iterator — rolls everything back. A load touching many rows compared with
+the table drops the non-scope secondary indexes for the duration and rebuilds them once (sorting
+is far cheaper than random B-tree inserts of hashed voter keys).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import re
+import secrets
+import sqlite3
+import urllib.parse
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo.crs import STORAGE_EPSG
+from geo.errors import CodeError, CRSError, GeometryError, InputError, NotFoundError, StoreError
+from geo.schema import LAYERS, Layer, conform, empty
+from geo.store import gpkg_binary, gpkg_schema
+from geo.store.base import Store
+
+log = logging.getLogger(__name__)
+
+CACHE_KIB = 65_536          # page cache per connection (KiB): bounds memory during big loads
+MMAP_BYTES = 2**31 - 2**16  # reads memory-map the file (SQLite's default ceiling): 3x faster key-ordered scans
+BUSY_TIMEOUT_S = 60.0       # wait this long for another writer before failing
+DEFER_MIN_ROWS = 50_000     # a load touching at least this many rows (and 1/8 of the table) defers indexes
+_KODE = re.compile(r"^\d{1,13}$")
+
+
+class GpkgStore(Store):
+    """Store in a GeoPackage file.
+
+    Parameters
+    ----------
+    path : Path
+        The ``.gpkg`` file; its parent folder is created. ``init()`` creates the file.
+
+    Examples
+    --------
+    >>> store = GpkgStore(Path("petatps-data/petatps.gpkg"))
+    >>> store.init()
+    >>> store.load("tps", [tps_frame])
+    """
+
+    kind = "geopackage"
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"geopackage {self.path}: cannot create folder {self.path.parent}: {exc}") from None
+
+    def describe(self) -> str:
+        return f"geopackage {self.path}"
+
+    # -- connections -----------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _connect(self, what: str, *, create: bool = False, mmap: bool = False) -> Iterator[sqlite3.Connection]:
+        """A connection (autocommit; callers BEGIN themselves); sqlite errors become StoreError.
+
+        ``mmap`` maps the file for reading: faster scans, paid in (reclaimable) page-cache RSS,
+        which is why loads do not use it.
+        """
+        if not create and not self.path.exists():
+            raise StoreError(f"geopackage {self.path}: file does not exist (run init first)")
+        uri = f"file:{urllib.parse.quote(str(self.path.resolve()))}?mode={'rwc' if create else 'rw'}"
+        conn = None
+        try:
+            conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_S,
+                                   check_same_thread=False)
+            self._check_geopackage(conn, allow_new=create)
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+            conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES if mmap else 0}")
+            gpkg_binary.register_functions(conn)
+            yield conn
+        except sqlite3.Error as exc:
+            hint = " (run init first)" if "no such table" in str(exc) else ""
+            raise StoreError(f"geopackage {self.path}: cannot {what}: {exc}{hint}") from None
+        finally:
+            if conn is not None:
+                conn.close()
+
+    def _check_geopackage(self, conn: sqlite3.Connection, *, allow_new: bool) -> None:
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        if app_id == gpkg_schema.APPLICATION_ID:
+            return
+        blank = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+        if not (allow_new and blank):
+            raise StoreError(f"geopackage {self.path}: not a GeoPackage (SQLite application_id {app_id:#x}, "
+                             f"expected {gpkg_schema.APPLICATION_ID:#x} 'GPKG')")
+
+    @contextlib.contextmanager
+    def _transaction(self, what: str) -> Iterator[sqlite3.Connection]:
+        """One write transaction: committed on success, rolled back on any exception."""
+        with self._connect(what) as conn, _begin(conn):
+            yield conn
+
+    # -- schema ----------------------------------------------------------------------------
+    def init(self) -> None:
+        with self._connect("initialise the schema", create=True) as conn:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            with _begin(conn):
+                gpkg_schema.create(conn)
+                conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('data_version', ?)",
+                             (_new_version(0),))
+
+    # -- writing ---------------------------------------------------------------------------
+    def load(self, layer: str, chunks: Iterable[pd.DataFrame]) -> int:
+        spec = _layer(layer)
+        with self._transaction(f"load layer {layer!r}") as conn:
+            inserted = _Loader(conn, spec).run(chunks)
+            gpkg_schema.touch(conn, spec)
+            _bump_version(conn)
+        log.info("%s: loaded %d rows into %s", self.describe(), inserted, layer)
+        return inserted
+
+    def update(self, layer: str, frame: pd.DataFrame, columns: list[str]) -> int:
+        spec = _layer(layer)
+        frame = _update_frame(spec, frame, list(columns))
+        values = [_column_values(frame, spec, c) for c in (*columns, *spec.key)]
+        sets = ", ".join(f'"{_sql_column(c)}" = ?' for c in columns)
+        where = " AND ".join(f'"{k}" = ?' for k in spec.key)
+        with self._transaction(f"update layer {layer!r}") as conn:
+            cur = conn.executemany(f'UPDATE "{spec.name}" SET {sets} WHERE {where}', zip(*values))
+            changed = max(cur.rowcount, 0)
+            gpkg_schema.touch(conn, spec)
+            _bump_version(conn)
+        return changed
+
+    def purge(self, layer: str) -> int:
+        spec = _layer(layer)
+        with self._transaction(f"purge layer {layer!r}") as conn:
+            deleted = conn.execute(f'DELETE FROM "{spec.name}"').rowcount
+            gpkg_schema.touch(conn, spec)
+            _bump_version(conn)
+        return deleted
+
+    def record_run(self, report: dict[str, Any]) -> None:
+        text = json.dumps(report, ensure_ascii=False, default=_json_default)
+        with self._transaction("record a run") as conn:
+            conn.execute("INSERT INTO runs (kind, source, finished, report) VALUES (?, ?, ?, ?)",
+                         (_text(report.get("kind")), _text(report.get("source")),
+                          _text(report.get("finished")), text))
+
+    # -- reading ---------------------------------------------------------------------------
+    def read(self, layer: str, kode: str | None = None) -> pd.DataFrame:
+        frames = list(self.iter_read(layer, kode, chunksize=1_000_000))
+        if not frames:
+            return empty(layer)
+        if len(frames) == 1:
+            return frames[0]
+        return conform(pd.concat(frames, ignore_index=True), layer)
+
+    def iter_read(self, layer: str, kode: str | None = None, chunksize: int = 500_000) -> Iterator[pd.DataFrame]:
+        spec = _layer(layer)
+        sql, params = _select(spec, kode)
+        return self._iter_rows(spec, sql, params, max(int(chunksize), 1))
+
+    def _iter_rows(self, spec: Layer, sql: str, params: tuple, chunksize: int) -> Iterator[pd.DataFrame]:
+        with self._connect(f"read layer {spec.name!r}", mmap=True) as conn:
+            cur = conn.execute(sql, params)
+            while rows := cur.fetchmany(chunksize):
+                yield _frame(rows, spec)
+
+    def counts(self) -> dict[str, int]:
+        with self._connect("count rows") as conn:
+            return {name: conn.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0] for name in LAYERS}
+
+    def data_version(self) -> str:
+        with self._connect("read the data version") as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone()
+        if row is None:
+            raise StoreError(f"geopackage {self.path}: no data_version in table meta (run init first)")
+        return row[0]
+
+    def runs(self, limit: int = 10) -> list[dict[str, Any]]:
+        with self._connect("read runs") as conn:
+            rows = conn.execute("SELECT report FROM runs ORDER BY id DESC LIMIT ?", (int(limit),)).fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+
+class _Loader:
+    """One load inside an open transaction: delete by scope as scope values first appear, insert."""
+
+    def __init__(self, conn: sqlite3.Connection, spec: Layer):
+        self.conn, self.spec = conn, spec
+        self.table_rows = conn.execute(f'SELECT count(*) FROM "{spec.name}"').fetchone()[0]
+        self.touched = 0
+        self.deferred: list[gpkg_schema.Index] = []
+        cols = [*spec.columns, *(["geometry"] if spec.geometry else [])]
+        self.columns = cols
+        names = ", ".join(f'"{_sql_column(c)}"' for c in cols)
+        self.insert_sql = f'INSERT INTO "{spec.name}" ({names}) VALUES ({", ".join("?" * len(cols))})'
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS _seen_scope (v PRIMARY KEY)")
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS _new_scope (v PRIMARY KEY)")
+        conn.execute("DELETE FROM temp._seen_scope")
+
+    def run(self, chunks: Iterable[pd.DataFrame]) -> int:
+        inserted = 0
+        for chunk in chunks:
+            frame = _prepare(chunk, self.spec)
+            if frame.empty:
+                continue
+            deleting = self._stage_scope(frame)
+            self._maybe_defer(deleting + len(frame))
+            self.conn.execute(f'DELETE FROM "{self.spec.name}" WHERE "{self.spec.scope}" IN '
+                              "(SELECT v FROM temp._new_scope)")
+            values = [_column_values(frame, self.spec, c) for c in self.columns]
+            self.conn.executemany(self.insert_sql, zip(*values))
+            inserted += len(frame)
+        for ix in self.deferred:
+            self.conn.execute(ix.ddl)
+        return inserted
+
+    def _stage_scope(self, frame: pd.DataFrame) -> int:
+        """Put the chunk's scope values not seen earlier in this load into temp._new_scope;
+        return how many stored rows they will delete."""
+        scope = frame[self.spec.scope].dropna().unique()
+        self.conn.execute("DELETE FROM temp._new_scope")
+        self.conn.executemany("INSERT OR IGNORE INTO temp._new_scope (v) VALUES (?)",
+                              ((v,) for v in _py_list(scope)))
+        self.conn.execute("DELETE FROM temp._new_scope WHERE v IN (SELECT v FROM temp._seen_scope)")
+        self.conn.execute("INSERT INTO temp._seen_scope SELECT v FROM temp._new_scope")
+        return self.conn.execute(f'SELECT count(*) FROM "{self.spec.name}" WHERE "{self.spec.scope}" IN '
+                                 "(SELECT v FROM temp._new_scope)").fetchone()[0]
+
+    def _maybe_defer(self, upcoming: int) -> None:
+        """Drop the deferrable indexes once this load is big compared with the table."""
+        self.touched += upcoming
+        if self.deferred or self.touched < max(DEFER_MIN_ROWS, self.table_rows // 8):
+            return
+        self.deferred = [ix for ix in gpkg_schema.indexes(self.spec)
+                         if not ix.unique and ix.column != self.spec.scope]
+        for ix in self.deferred:
+            self.conn.execute(f'DROP INDEX IF EXISTS "{ix.name}"')
+        if self.deferred:
+            log.debug("load %s: rebuilding %s after the load", self.spec.name, [ix.name for ix in self.deferred])
+
+
+# -- helpers ---------------------------------------------------------------------------------
+@contextlib.contextmanager
+def _begin(conn: sqlite3.Connection) -> Iterator[None]:
+    """BEGIN IMMEDIATE … COMMIT, or ROLLBACK on any exception (the iterator's own included)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:     # SQLite may already have rolled back (e.g. disk full)
+            conn.execute("ROLLBACK")
+        raise
+
+
+def _layer(layer: str) -> Layer:
+    if not isinstance(layer, str) or layer not in LAYERS:
+        raise NotFoundError(f"unknown layer {layer!r}; expected one of {', '.join(LAYERS)}")
+    return LAYERS[layer]
+
+
+def _sql_column(col: str) -> str:
+    return gpkg_schema.GEOMETRY_COLUMN if col == "geometry" else col
+
+
+def _select(spec: Layer, kode: str | None) -> tuple[str, tuple]:
+    cols = ", ".join(f'"{_sql_column(c)}"' for c in spec.all_columns)
+    order = ", ".join(f'"{k}"' for k in spec.key)
+    where, params = "", ()
+    if kode is not None:
+        prefix = str(kode).replace(".", "").strip()
+        if not _KODE.match(prefix):
+            raise CodeError(f"kode filter must be a Kemendagri area code prefix of digits "
+                            f"(e.g. 3172, 317201, 3172011001), got {kode!r}")
+        col = "kode_kel" if "kode_kel" in spec.columns else "kode"
+        # a range on the prefix uses the index (codes compare bytewise, '9' + 1 == ':')
+        where, params = f' WHERE "{col}" >= ? AND "{col}" < ?', (prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1))
+    return f'SELECT {cols} FROM "{spec.name}"{where} ORDER BY {order}, "{gpkg_schema.FID}"', params
+
+
+def _frame(rows: list[tuple], spec: Layer) -> pd.DataFrame:
+    """A conforming frame from fetched rows (columns in ``spec.all_columns`` order)."""
+    raw = pd.DataFrame.from_records(rows, columns=spec.all_columns, coerce_float=False)
+    if not spec.geometry:
+        return conform(raw, spec.name)
+    geoms = gpkg_binary.decode(raw["geometry"].tolist(), table=spec.name)
+    frame = gpd.GeoDataFrame(raw.drop(columns="geometry"), geometry=gpd.GeoSeries(geoms), crs=STORAGE_EPSG)
+    return conform(frame, spec.name)
+
+
+def _prepare(chunk: pd.DataFrame, spec: Layer) -> pd.DataFrame:
+    """Conform a chunk to the layer and check its geometries (CRS, type)."""
+    if spec.geometry and isinstance(chunk, gpd.GeoDataFrame) and chunk.crs is not None \
+            and chunk.crs.to_epsg() != STORAGE_EPSG:
+        raise CRSError(f"layer {spec.name}: geometries must be in EPSG:{STORAGE_EPSG} to be stored, got {chunk.crs}")
+    frame = conform(chunk, spec.name)
+    if spec.geometry:
+        geoms = np.asarray(frame.geometry.values, dtype=object)
+        fixed = _check_geometry_type(geoms, spec)
+        if fixed is not geoms:
+            frame["geometry"] = gpd.GeoSeries(fixed, index=frame.index, crs=STORAGE_EPSG)
+    return frame
+
+
+def _check_geometry_type(geoms: np.ndarray, spec: Layer) -> np.ndarray:
+    """Return ``geoms`` (a copy with Polygons promoted to MultiPolygons if any); raise on other types."""
+    types = shapely.get_type_id(geoms)           # -1 for None
+    want = {"Point": 0, "MultiPolygon": 6}[spec.geometry]
+    if spec.geometry == "MultiPolygon" and (types == 3).any():
+        geoms = geoms.copy()
+        geoms[types == 3] = shapely.multipolygons(geoms[types == 3][:, None])
+        types = np.where(types == 3, 6, types)
+    bad = np.flatnonzero((types != want) & (types != -1))
+    if len(bad):
+        raise GeometryError(f"layer {spec.name}: {len(bad)} geometries are not {spec.geometry} "
+                            f"(first at row {bad[0]})", field="geometry", value=geoms[bad[0]].geom_type)
+    return geoms
+
+
+def _column_values(frame: pd.DataFrame, spec: Layer, col: str) -> list:
+    """One column as a list of Python values for sqlite (NA -> None, geometry -> GeoPackage blob)."""
+    if col == "geometry":
+        return gpkg_binary.encode(np.asarray(frame.geometry.values, dtype=object), STORAGE_EPSG)
+    return _py_list(frame[col].astype(spec.columns[col]))
+
+
+def _py_list(values) -> list:
+    return pd.Series(values).to_numpy(dtype=object, na_value=None).tolist()
+
+
+def _update_frame(spec: Layer, frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Check an update's columns; return the frame with key and columns (geometry type-checked)."""
+    allowed = [c for c in spec.all_columns if c not in spec.key]
+    for col in columns:
+        if col not in allowed:
+            raise InputError(f"cannot update column {col!r} of layer {spec.name}: expected one of {allowed}",
+                             field=col)
+    for col in (*spec.key, *columns):
+        present = isinstance(frame, gpd.GeoDataFrame) if col == "geometry" else col in frame
+        if not present:
+            raise InputError(f"update of layer {spec.name}: the frame lacks column {col!r}", field=col)
+    out = pd.DataFrame({c: frame[c] for c in (*spec.key, *columns) if c != "geometry"}, index=frame.index)
+    if "geometry" not in columns:
+        return out
+    if frame.crs is not None and frame.crs.to_epsg() != STORAGE_EPSG:
+        raise CRSError(f"layer {spec.name}: geometries must be in EPSG:{STORAGE_EPSG} to be stored, got {frame.crs}")
+    geoms = _check_geometry_type(np.asarray(frame.geometry.values, dtype=object), spec)
+    return gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geoms, index=frame.index), crs=STORAGE_EPSG)
+
+
+def _bump_version(conn: sqlite3.Connection) -> None:
+    row = conn.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone()
+    counter = int(row[0].split(".")[0]) + 1 if row and row[0].split(".")[0].isdigit() else 1
+    conn.execute("INSERT INTO meta (key, value) VALUES ('data_version', ?) "
+                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (_new_version(counter),))
+
+
+def _new_version(counter: int) -> str:
+    """``<commit counter>.<random>``: the random part keeps versions unique if the file is recreated."""
+    return f"{counter}.{secrets.token_hex(4)}"
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _json_default(obj: Any) -> Any:
+    if hasattr(obj, "item") and callable(obj.item):    # numpy scalar
+        return obj.item()
+    if obj is pd.NA:
+        return None
+    return str(obj)
