@@ -54,6 +54,9 @@ def parse_rt_rw(text: pd.Series) -> pd.DataFrame:
     """
     raw = pd.Series(text.to_numpy(dtype=object), dtype="string").str.upper()
     uniques = pd.Series(raw.dropna().unique(), dtype="string")
+    if uniques.empty:
+        return pd.DataFrame({"rt": pd.array([pd.NA] * len(raw), "Int16"), "rw": pd.array([pd.NA] * len(raw), "Int16")},
+                            index=text.index)
     parsed = _parse_unique(uniques).set_axis(uniques.to_numpy())
     out = parsed.reindex(raw.to_numpy()).astype("Int16")
     out.index = text.index

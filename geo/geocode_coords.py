@@ -69,6 +69,9 @@ def parse_coordinates(lat_src: pd.Series, lon_src: pd.Series) -> pd.DataFrame:
     lon_text = _clean(lon_src).reset_index(drop=True)
     pairs = pd.DataFrame({"lat": lat_text, "lon": lon_text})
     given = pairs[lat_text.notna() | lon_text.notna()].drop_duplicates().reset_index(drop=True)
+    if given.empty:
+        return pd.DataFrame({"lon": np.nan, "lat": np.nan, "coord_problem": pd.array([pd.NA] * len(pairs), "string"),
+                             "precision_m": np.nan}, index=lat_src.index)
     parsed = _parse_pairs(given["lat"], given["lon"])
     where = pd.MultiIndex.from_frame(given.fillna("\0")).get_indexer(pd.MultiIndex.from_frame(pairs.fillna("\0")))
     out = parsed.reindex(where).set_axis(lat_src.index)

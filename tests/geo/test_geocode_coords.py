@@ -72,7 +72,8 @@ def test_each_form_and_fault(parsed, i):
 
 
 def test_precision_follows_the_typed_decimals():
-    out = parse_coordinates(pd.Series(["-6.175", "-6.17541", "6°10.5'S"]), pd.Series(["106.827", "106.82723", "106°49.6'E"]))
+    lat = pd.Series(["-6.175", "-6.17541", "6°10.5'S"])
+    out = parse_coordinates(lat, pd.Series(["106.827", "106.82723", "106°49.6'E"]))
     assert out["precision_m"].tolist() == pytest.approx([55.7, 30.0, 92.6], abs=0.1)
 
 

@@ -80,7 +80,8 @@ def test_real_rw_2012_names(real_data, kelurahan_2025):
     (``name_match`` false and not a spelling variant) the RW lies across a boundary that moved,
     and the name must still go to the kelurahan of that name.
     """
-    rw = gpd.read_file(real_data / "inasafe-inasafe_data" / "dki_rw_2012.geojson", columns=["KEL_NAME", "kode_kel_2025"])
+    rw = gpd.read_file(real_data / "inasafe-inasafe_data" / "dki_rw_2012.geojson",
+                       columns=["KEL_NAME", "kode_kel_2025"])
     names = rw.drop_duplicates(["KEL_NAME", "kode_kel_2025"]).reset_index(drop=True)
     out = match_kelurahan(names["KEL_NAME"], kelurahan_2025)
     spelled = {"PAPANGO": "Papanggo", "TANJUNG PRIUK": "Tanjung Priok", "KREDANG": "Krendang",
@@ -90,7 +91,8 @@ def test_real_rw_2012_names(real_data, kelurahan_2025):
     for old, new in spelled.items():
         assert set(out.loc[names["KEL_NAME"] == old, "nama"]) == {new}, old
     same = out["kode"] == names["kode_kel_2025"]
-    same_name = normalize_name(out["nama"]).str.replace(" ", "") == normalize_name(names["KEL_NAME"]).str.replace(" ", "")
+    tight = lambda s: normalize_name(s).str.replace(" ", "")  # noqa: E731
+    same_name = tight(out["nama"]) == tight(names["KEL_NAME"])
     assert (same | same_name).sum() == len(names) - 1            # all but "TMII" (Taman Mini, not a kelurahan)
     assert out.loc[names["KEL_NAME"] == "TMII", "kode"].isna().all()
     assert same.sum() >= 260
