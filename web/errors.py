@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template_string, request
-from werkzeug.exceptions import HTTPException
+import math
+import time
+
+from flask import Flask, current_app, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException, TooManyRequests
 
 from geo import errors as e
 
@@ -18,9 +21,8 @@ STATUS: tuple[tuple[type[Exception], int], ...] = (
     (e.PetatpsError, 500),
 )
 
-_PAGE = """<!doctype html><html lang="id"><meta charset="utf-8"><title>{{ code }}</title>
-<link rel="stylesheet" href="/static/petatps.css"><main><h1>{{ code }}</h1><p>{{ message }}</p>
-<p><a href="/">Kembali ke beranda / Back to home</a></p></main></html>"""
+# Descriptions that are message keys of web/i18n.py are shown translated on pages.
+_TRANSLATED = ("form_expired",)
 
 
 def status_for(exc: Exception) -> int:
@@ -34,10 +36,25 @@ def _wants_json() -> bool:
     return request.path.startswith(("/api/", "/tiles/")) or request.accept_mimetypes.best == "application/json"
 
 
-def _respond(code: int, title: str, message: str):
+def _respond(code: int, title: str, message: str, headers: dict | None = None):
     if _wants_json():
-        return jsonify({"code": code, "title": title, "detail": message}), code
-    return render_template_string(_PAGE, code=code, message=message), code
+        response = jsonify({"code": code, "title": title, "detail": message})
+    else:
+        from web.i18n import t
+
+        text = t(message) if message in _TRANSLATED else message
+        response = current_app.make_response(render_template("error.html", code=code, message=text))
+    response.status_code = code
+    response.headers.update(headers or {})
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _retry_after() -> int:
+    """Seconds until the exceeded rate limit lets the client in again."""
+    limiter = current_app.extensions.get("petatps.limiter")
+    current = limiter.current_limit if limiter is not None else None
+    return max(1, math.ceil(current.reset_at - time.time())) if current is not None else 60
 
 
 def register(app: Flask) -> None:
@@ -50,6 +67,14 @@ def register(app: Flask) -> None:
             app.logger.error("%s: %s", type(exc).__name__, exc)
         # 5xx details stay in the log; 4xx messages are about the request and safe to show.
         return _respond(code, type(exc).__name__, str(exc) if code < 500 else "internal error")
+
+    @app.errorhandler(TooManyRequests)
+    def _throttled(exc: TooManyRequests):
+        from web.i18n import t
+
+        wait = _retry_after()
+        message = t("too_many", s=wait) if not _wants_json() else f"too many requests; retry in {wait} s"
+        return _respond(429, "Too Many Requests", message, {"Retry-After": str(wait)})
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):

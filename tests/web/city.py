@@ -79,7 +79,7 @@ def _gdf(rows: list[dict]) -> gpd.GeoDataFrame:
 def _tps(kel_geoms) -> gpd.GeoDataFrame:
     rows = []
     for k, g in zip(KELURAHAN, kel_geoms):
-        x0, y0, x1, y1 = g.bounds
+        x0, y0, x1, _ = g.bounds
         w = x1 - x0
         for no, point in ((1, shapely.Point(x0 + 0.25 * w, y0 + 0.3 * w)), (2, shapely.Point(x0 + 0.75 * w, y0 + 0.7 * w)),
                           (3, None)):

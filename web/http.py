@@ -1,0 +1,85 @@
+"""HTTP plumbing shared by the blueprints: content negotiation of encodings, CORS, caching.
+
+Compression: responses of a compressible type larger than ``MIN_SIZE`` bytes are sent gzip- or
+(if the ``brotli`` package is installed and the client accepts it) brotli-encoded. Tiles encode
+once and keep the encoded bytes (see ``web/tiles.py``); other responses are encoded on the way out.
+"""
+
+from __future__ import annotations
+
+import gzip
+
+from flask import Flask, Response, request
+
+try:  # optional: brotli is smaller for GeoJSON, gzip is the universal fallback
+    import brotli
+except ImportError:  # pragma: no cover - depends on the installation
+    brotli = None
+
+MIN_SIZE = 1024
+COMPRESSIBLE = ("application/json", "application/geo+json", "application/vnd.mapbox-vector-tile",
+                "text/html", "text/css", "application/javascript", "text/javascript", "text/csv",
+                "application/problem+json", "application/vnd.oai.openapi+json")
+IMMUTABLE = "public, max-age=31536000, immutable"
+REVALIDATE = "public, max-age=60, must-revalidate"
+CORS_PREFIXES = ("/api/", "/tiles/")
+
+
+def choose_encoding() -> str | None:
+    """``"br"``, ``"gzip"`` or ``None`` for the request's ``Accept-Encoding``."""
+    accepted = request.accept_encodings
+    if brotli is not None and accepted["br"]:
+        return "br"
+    return "gzip" if accepted["gzip"] else None
+
+
+def encode(data: bytes, encoding: str | None) -> bytes:
+    """``data`` compressed with ``encoding`` (unchanged for ``None``)."""
+    if encoding == "br":
+        return brotli.compress(data, quality=5)
+    if encoding == "gzip":
+        return gzip.compress(data, compresslevel=6, mtime=0)
+    return data
+
+
+def cors_headers(response: Response, origins: tuple[str, ...]) -> None:
+    """Allow the request's ``Origin`` when it is configured (``*`` allows every origin)."""
+    origin = request.headers.get("Origin")
+    response.vary.add("Origin")
+    if not origin or not origins:
+        return
+    if "*" in origins:
+        response.headers["Access-Control-Allow-Origin"] = "*"
+    elif origin in origins:
+        response.headers["Access-Control-Allow-Origin"] = origin
+    else:
+        return
+    response.headers["Access-Control-Expose-Headers"] = "ETag, Link"
+    if request.method == "OPTIONS":
+        response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = "If-None-Match, Accept, Content-Type"
+        response.headers["Access-Control-Max-Age"] = "86400"
+
+
+def register(app: Flask, config) -> None:
+    """CORS on the API and tiles; compression of larger text responses."""
+
+    @app.after_request
+    def _finish(response: Response) -> Response:
+        if request.path.startswith(CORS_PREFIXES):
+            cors_headers(response, config.cors_origins)
+        _compress(response)
+        return response
+
+
+def _compress(response: Response) -> None:
+    if (response.direct_passthrough or response.status_code < 200 or response.status_code in (204, 304)
+            or "Content-Encoding" in response.headers or response.mimetype not in COMPRESSIBLE):
+        return
+    response.vary.add("Accept-Encoding")
+    data = response.get_data()
+    encoding = choose_encoding() if len(data) >= MIN_SIZE else None
+    if encoding is None:
+        return
+    response.set_data(encode(data, encoding))
+    response.headers["Content-Encoding"] = encoding

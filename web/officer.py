@@ -1,0 +1,125 @@
+"""Officer pages (``/petugas``): login, the report of the officer's area, CSV/GeoPackage downloads.
+
+Accounts live in ``PETATPS_HOME/accounts.sqlite`` (:mod:`geo.accounts`, created by
+``petatps officer add``). A session holds the username, the area code and an expiry
+(``PETATPS_SESSION_MINUTES``); every page checks that the requested area lies inside the officer's
+area and answers 403 otherwise.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+
+import pandas as pd
+from flask import (Blueprint, Response, abort, current_app, g, make_response, redirect, render_template,
+                   request, session, url_for)
+
+from geo import accounts
+from geo.areas import area_summary
+from geo.extract import area_gpkg, tps_csv
+from web.answers import tps_view
+from web.data import snapshot
+
+bp = Blueprint("officer", __name__, url_prefix="/petugas")
+
+
+def login_required(view):
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        expires = session.get("officer_expires", 0)
+        if not session.get("officer") or expires < time.time():
+            had_session = bool(session.pop("officer", None))
+            return redirect(url_for("officer.login_form", expired=int(had_session)))
+        g.officer = accounts.Account(session["officer"], session["officer_kode"], session["officer_level"])
+        return view(*args, **kwargs)
+    return wrapped
+
+
+@bp.get("/masuk")
+def login_form():
+    return render_template("login.html", expired=request.args.get("expired") == "1")
+
+
+def login():
+    """``POST /petugas/masuk`` (registered in create_app with the login rate limit)."""
+    config = current_app.extensions["petatps.config"]
+    account = accounts.authenticate(config.accounts_file, request.form.get("username", ""),
+                                    request.form.get("password", ""))
+    if account is None:
+        current_app.logger.warning("officer login failed")
+        return render_template("login.html", failed=True), 401
+    csrf = session.get("csrf")
+    session.clear()                      # a fresh session on login (no fixation)
+    session.update(officer=account.username, officer_kode=account.kode, officer_level=account.level,
+                   officer_expires=time.time() + 60 * config.session_minutes, csrf=csrf)
+    session.permanent = True
+    current_app.logger.info("officer %s logged in", account.username)
+    return redirect(url_for("officer.report"))
+
+
+@bp.post("/keluar")
+def logout():
+    session.clear()
+    return redirect(url_for("pages.home"))
+
+
+@bp.get("/")
+@login_required
+def report():
+    return area(g.officer.kode)
+
+
+@bp.get("/wilayah/<kode>")
+@login_required
+def area(kode: str):
+    _check_scope(kode)
+    snap = snapshot()
+    config = current_app.extensions["petatps.config"]
+    summary = area_summary(snap.layer("tps"), snap.layer("kelurahan"), kode, max_per_tps=config.core.max_per_tps)
+    flags = snap.tps_by_code()["flags"]
+    tps = ([dict(tps_view(snap, k), flags=_text(flags.at[k])) for k in snap.areas().tps_codes(kode)]
+           if len(kode) == 10 else [])
+    return _private(render_template("officer.html", kode=kode, summary=summary.to_dict("records"), tps=tps,
+                                    area=snap.areas().get(kode) if kode in snap.areas() else None))
+
+
+@bp.get("/unduh/<kode>.<fmt>")
+@login_required
+def download(kode: str, fmt: str):
+    _check_scope(kode)
+    snap = snapshot()
+    tps = snap.layer("tps")
+    tps = tps[tps["kode_kel"].astype("string").str.startswith(kode)]
+    if fmt == "csv":
+        body, mime = tps_csv(tps), "text/csv"
+    elif fmt == "gpkg":
+        kel = snap.kelurahan()
+        rw = snap.layer("rw")
+        body = area_gpkg({"kelurahan": kel[kel["kode"].str.startswith(kode)], "tps": tps,
+                          "rw": rw[rw["kode_kel"].astype("string").str.startswith(kode)]})
+        mime = "application/geopackage+sqlite3"
+    else:
+        abort(404, description="download format must be csv or gpkg")
+    response = Response(body, mimetype=mime)
+    response.headers["Content-Disposition"] = f'attachment; filename="petatps-{kode}-{snap.version[:12]}.{fmt}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _check_scope(kode: str) -> None:
+    if not (kode.isdigit() and len(kode) in (4, 6, 10)):
+        abort(400, description="area code must be a kota, kecamatan or kelurahan code")
+    if not g.officer.covers(kode):
+        current_app.logger.warning("officer %s refused area %s", g.officer.username, kode)
+        abort(403, description="this area is outside your account's area")
+
+
+def _text(value) -> str | None:
+    return None if pd.isna(value) else str(value)
+
+
+def _private(body: str):
+    response = make_response(body)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
