@@ -112,6 +112,7 @@ def geocode_tps(tps: pd.DataFrame, kelurahan: gpd.GeoDataFrame, rw: gpd.GeoDataF
     _place_polygon_levels(chain)
     out = _finish(chain, frame, max_per_tps=max_per_tps, same_spot_m=same_spot_m, stack_limit=stack_limit)
     _report(report, out, chain)
+    log.info("geocoded %d TPS: %s", len(out), report.figures["location_source"])
     return out, report.finish()
 
 
