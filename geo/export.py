@@ -209,7 +209,7 @@ def _write_pyramid(index: tiles.TileIndex, folder: Path, formats: Sequence[str],
                                   f"tile feature cap {index.options.feature_cap} hit: "
                                   + ("served as grid aggregates" if sel.kind == "grid" else "features after the cap left out")))
         for fmt in formats:
-            data = index.geojson(z, x, y) if fmt == "geojson" else index.mvt(z, x, y)
+            data = index.encode(sel, fmt)
             if data is not None:
                 _write(folder / str(z) / str(x) / f"{y}.{fmt}", data, report, count=False)
                 written[fmt] += 1

@@ -10,9 +10,11 @@ a table below the map repeats its content. A pin whose location is not a surveye
 circle of radius ``precision_m`` and a paler marker. Element ids are numbered in tree order, so
 the same data renders to byte-identical HTML.
 
-The overview never creates one JavaScript statement per TPS: the kelurahan layer is a choropleth
-of TPS counts and the TPS are a compact integer array clustered by Leaflet.markercluster in the
-browser (30,766 TPS ≈ 1 MB of HTML).
+The overview never creates 30,000 markers: the kelurahan layer is a choropleth of TPS counts and
+the TPS are a compact integer array (30,766 TPS ≈ 1 MB of HTML). Below zoom 15 the page draws
+counts per grid cell precomputed here (64 px cells, styled like Leaflet.markercluster), from zoom 15
+the single TPS in view; only what is in view is drawn, so the page is ready in well under a second.
+(Leaflet.markercluster itself needs ~6 s to cluster 30,766 markers on a busy 2-core machine.)
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import html
 import re
+from typing import ClassVar
 
 import folium
 import geopandas as gpd
@@ -31,8 +34,9 @@ from branca.element import Element, Figure
 from folium.elements import JSCSSMixin, MacroElement
 from folium.template import Template
 
-from geo import geojson
-from geo.errors import NotFoundError
+from geo import geojson, tiles
+from geo.crs import STORAGE_EPSG
+from geo.errors import CRSError, NotFoundError
 from geo.schema import DEFAULT_JAM_BUKA, DEFAULT_JAM_TUTUP, DEFAULT_KPPS
 
 
@@ -67,6 +71,8 @@ LOCATION_LABELS = {
 PALETTE = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")  # ColorBrewer YlOrRd, 5 classes
 NO_TPS_COLOUR = "#d9d9d9"
 JAKARTA = (-6.2, 106.83)
+OVERVIEW_MIN_ZOOM = 8      # TPS groups are precomputed for zooms 8 .. OVERVIEW_SINGLE_ZOOM - 1
+OVERVIEW_SINGLE_ZOOM = 15  # from this zoom the overview draws single TPS (those in view)
 _STABLE_ID = re.compile(r"p\d{4,}")
 
 _PAGE = Template("""<!DOCTYPE html>
@@ -113,11 +119,10 @@ class _Script(MacroElement):
 
 
 class _ClusterScript(JSCSSMixin, _Script):
-    """Page JavaScript that needs Leaflet.markercluster (vendored)."""
+    """Page JavaScript drawing TPS groups in the look of Leaflet.markercluster (its vendored CSS)."""
 
-    default_js = [("markerclusterjs", ASSETS["markerclusterjs"])]
-    default_css = [("markerclustercss", ASSETS["markerclustercss"]),
-                   ("markerclusterdefaultcss", ASSETS["markerclusterdefaultcss"])]
+    default_js: ClassVar[list] = []
+    default_css: ClassVar[list] = [("markerclusterdefaultcss", ASSETS["markerclusterdefaultcss"])]
 
 
 # --- builders -----------------------------------------------------------------------------------
@@ -125,7 +130,7 @@ class _ClusterScript(JSCSSMixin, _Script):
 def overview_map(kelurahan: gpd.GeoDataFrame, tps: gpd.GeoDataFrame, *, base_map: BaseMap = OSM,
                  assets: str = "vendor/", kelurahan_pages: str | None = "kelurahan/{kode}.html",
                  title: str = "Peta TPS", data_version: str = "") -> folium.Map:
-    """City overview: kelurahan choropleth of TPS counts and every located TPS, clustered.
+    """City overview: kelurahan choropleth of TPS counts and every located TPS, grouped by zoom.
 
     Parameters
     ----------
@@ -143,6 +148,7 @@ def overview_map(kelurahan: gpd.GeoDataFrame, tps: gpd.GeoDataFrame, *, base_map
     title, data_version : str
         Page title; data version printed in the footer.
     """
+    _check_crs(kelurahan=kelurahan, tps=tps)
     kel = geojson.kelurahan_stats(kelurahan, tps).sort_values("kode", kind="mergesort")
     m = _new_map(title, base_map, kel)
     link = kelurahan_pages or ""
@@ -162,12 +168,13 @@ def kelurahan_map(kode: str, kelurahan: gpd.GeoDataFrame, tps: gpd.GeoDataFrame,
     ``kelurahan``, ``tps``, ``rw`` and ``rt`` may hold the whole city; rows are picked by ``kode``
     (10-digit kelurahan code). Raises :class:`~geo.errors.NotFoundError` for an unknown ``kode``.
     """
+    _check_crs(kelurahan=kelurahan, tps=tps, rw=rw, rt=rt)
     area = kelurahan[kelurahan["kode"] == kode]
     if area.empty:
         raise NotFoundError(f"kelurahan {kode!r} is not in the kelurahan layer ({len(kelurahan)} rows)")
     name = str(area["nama"].iloc[0])
     mine = tps[tps["kode_kel"] == kode].sort_values("kode_tps", kind="mergesort")
-    m = _new_map(f"TPS Kelurahan {name}", base_map, area)
+    m = _new_map(f"TPS Kelurahan {name}", base_map, area, zoom=17)
     for frame, style in ((rt, "rt"), (rw, "rw"), (area, "kelurahan")):
         part = frame if frame is None or style == "kelurahan" else frame[frame["kode_kel"] == kode]
         if part is not None and len(part):
@@ -183,6 +190,7 @@ def kelurahan_map(kode: str, kelurahan: gpd.GeoDataFrame, tps: gpd.GeoDataFrame,
 def tps_map(kode_tps: str, tps: gpd.GeoDataFrame, *, kelurahan: gpd.GeoDataFrame | None = None,
             base_map: BaseMap = OSM, assets: str = "../../vendor/", data_version: str = "") -> folium.Map:
     """One TPS: its marker (and precision circle), its kelurahan outline and a details table."""
+    _check_crs(tps=tps, kelurahan=kelurahan)
     row = tps[tps["kode_tps"] == kode_tps]
     if row.empty:
         raise NotFoundError(f"TPS {kode_tps!r} is not in the TPS layer ({len(tps)} rows)")
@@ -272,36 +280,65 @@ var {{map}}_legend = L.control({{position: "bottomright"}});
 
 def _cluster_js(kel: gpd.GeoDataFrame, tps: gpd.GeoDataFrame, link: str) -> str:
     located = tps[~(tps.geometry.isna() | tps.geometry.is_empty)].sort_values("kode_tps", kind="mergesort")
+    lon, lat = shapely.get_x(located.geometry.values), shapely.get_y(located.geometry.values)
     codes = kel["kode"].astype("string").to_numpy(dtype=object)
-    kel_idx = np.searchsorted(codes, located["kode_kel"].astype("string").to_numpy(dtype=object))
-    kel_idx = np.where((kel_idx < len(codes)) & (codes[kel_idx.clip(0, len(codes) - 1)] ==
-                                                  located["kode_kel"].to_numpy(dtype=object)), kel_idx, -1)
+    mine = located["kode_kel"].astype("string").to_numpy(dtype=object)
+    kel_idx = np.searchsorted(codes, mine).clip(0, max(len(codes) - 1, 0))
+    kel_idx = np.where(len(codes) and codes[kel_idx] == mine, kel_idx, -1) if len(codes) else np.full(len(mine), -1)
     sources = list(LOCATION_LABELS)
     src = located["location_source"].astype("string").map({s: i for i, s in enumerate(sources)})
-    rows = np.column_stack([
-        np.round((shapely.get_y(located.geometry.values) - JAKARTA[0]) * 1e5),
-        np.round((shapely.get_x(located.geometry.values) - JAKARTA[1]) * 1e5),
-        kel_idx, located["no_tps"].fillna(0), located["dpt"].astype("Float64").fillna(-1),
-        src.astype("Float64").fillna(-1), located["precision_m"].astype("Float64").round().fillna(-1),
-    ]).astype(np.int64).ravel()
+    rows = np.column_stack([_offsets(lat, lon), kel_idx, located["no_tps"].fillna(0),
+                            located["dpt"].astype("Float64").fillna(-1), src.astype("Float64").fillna(-1),
+                            located["precision_m"].astype("Float64").round().fillna(-1)]).astype(np.int64)
+    groups = {}
+    mx, my = tiles.mercator(lon, lat)
+    for z in range(OVERVIEW_MIN_ZOOM, OVERVIEW_SINGLE_ZOOM):
+        _, gx, gy, count = tiles.grid_aggregate(mx, my, z, 4)
+        glon, glat = tiles.lonlat(gx, gy)
+        groups[z] = np.column_stack([_offsets(glat, glon), count]).astype(np.int64).ravel()
     names = [[k, html.escape(str(n))] for k, n in zip(codes, kel["nama"])]
     labels = [" / ".join(LOCATION_LABELS[s]) for s in sources]
+    numpy = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
     return f"""(function() {{
- var d = {_js_bytes(orjson.dumps(rows, option=orjson.OPT_SERIALIZE_NUMPY))}, K = {script_json(names)}, S = {script_json(labels)}, a = {script_json(link)};
+ var d = {_js_bytes(orjson.dumps(rows.ravel(), option=numpy))}, A = {_js_bytes(orjson.dumps(groups, option=numpy))};
+ var K = {script_json(names)}, S = {script_json(labels)}, a = {script_json(link)}, Z = {OVERVIEW_SINGLE_ZOOM};
+ var m = {{map}}, layer = L.layerGroup().addTo(m);
  function pad(n) {{ return ("00" + n).slice(-3); }}
  function kel(i) {{ return i >= 0 ? K[i] : ["", "?"]; }}
+ function at(v, i) {{ return L.latLng({JAKARTA[0]} + v[i] / 1e5, {JAKARTA[1]} + v[i + 1] / 1e5); }}
  function popup(r) {{ var k = kel(r[2]);
   return "<b>TPS " + pad(r[3]) + "</b> · Kelurahan " + k[1] + "<br>DPT (pemilih / voters): " +
    (r[4] >= 0 ? r[4] : "tidak diketahui / unknown") + "<br>Lokasi / Location: " + (r[5] >= 0 ? S[r[5]] : "?") +
    (r[6] >= 0 ? " (± " + r[6] + " m)" : "") +
    (a && k[0] ? '<br><a href="' + a.replace("{{kode}}", k[0]) + '">Rincian / Details</a>' : ""); }}
- var g = L.markerClusterGroup({{chunkedLoading: true}}), ms = [];
- for (var i = 0; i < d.length; i += 7) {{ (function(r) {{
+ function group(ll, n, z) {{
+  var t = n + " TPS", size = n < 10 ? "small" : n < 100 ? "medium" : "large";
+  var icon = L.divIcon({{html: "<div><span>" + n + "</span></div>", className: "marker-cluster marker-cluster-" + size,
+   iconSize: [40, 40]}});
+  return L.marker(ll, {{icon: icon, title: t, alt: t}}).on("click", function() {{ m.setView(ll, Math.min(z + 2, Z)); }});
+ }}
+ function single(r, ll) {{
   var t = "TPS " + pad(r[3]) + " " + kel(r[2])[1];
-  var mk = L.marker([{JAKARTA[0]} + r[0] / 1e5, {JAKARTA[1]} + r[1] / 1e5], {{title: t, alt: t, opacity: r[5] === 0 ? 1 : 0.6}});
-  mk.bindPopup(function() {{ return popup(r); }}); ms.push(mk); }})(d.slice(i, i + 7)); }}
- g.addLayers(ms); {{map}}.addLayer(g);
+  return L.marker(ll, {{title: t, alt: t, opacity: r[5] === 0 ? 1 : 0.6}}).bindPopup(function() {{ return popup(r); }});
+ }}
+ function draw() {{
+  var z = m.getZoom(), b = m.getBounds().pad(0.2), i, ll;
+  layer.clearLayers();
+  if (z < Z) {{
+   var g = A[Math.max({OVERVIEW_MIN_ZOOM}, z)];
+   for (i = 0; i < g.length; i += 3) {{ ll = at(g, i); if (b.contains(ll)) layer.addLayer(group(ll, g[i + 2], z)); }}
+  }} else {{
+   for (i = 0; i < d.length; i += 7) {{ ll = at(d, i); if (b.contains(ll)) layer.addLayer(single(d.slice(i, i + 7), ll)); }}
+  }}
+ }}
+ m.on("moveend", draw);
+ draw();
 }})();"""
+
+
+def _offsets(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Positions as integer 1e-5 degree (~1.1 m) offsets from Jakarta: compact in the page."""
+    return np.column_stack([np.round((lat - JAKARTA[0]) * 1e5), np.round((lon - JAKARTA[1]) * 1e5)])
 
 
 def _outline_js(frame: gpd.GeoDataFrame, style: str) -> str:
@@ -421,6 +458,13 @@ def _breaks(counts: np.ndarray) -> np.ndarray:
 
 
 # --- helpers ------------------------------------------------------------------------------------
+
+def _check_crs(**frames: gpd.GeoDataFrame | None) -> None:
+    for name, frame in frames.items():
+        if frame is not None and len(frame) and (frame.crs is None or frame.crs.to_epsg() != STORAGE_EPSG):
+            raise CRSError(f"{name}: maps take EPSG:{STORAGE_EPSG} lon/lat, got {frame.crs}; "
+                           f"reproject with to_crs({STORAGE_EPSG}) first")
+
 
 def _local(links: list[tuple[str, str]], assets: str) -> list[tuple[str, str]]:
     out = []

@@ -268,17 +268,23 @@ class TileIndex:
 
     def geojson(self, z: int, x: int, y: int) -> bytes | None:
         """The GeoJSON FeatureCollection of tile ``z/x/y`` as bytes, ``None`` when empty."""
-        feats, idx, _ = self._resolve(z, x, y)
-        if not len(idx):
-            return None
-        return geojson.collection_bytes([feats.blobs[i] for i in idx])
+        return self.encode(self.select(z, x, y), "geojson")
 
     def mvt(self, z: int, x: int, y: int) -> bytes | None:
         """The Mapbox Vector Tile of ``z/x/y`` (one layer named after the index), ``None`` when empty."""
-        feats, idx, _ = self._resolve(z, x, y)
+        return self.encode(self.select(z, x, y), "mvt")
+
+    def encode(self, sel: TileSelection, fmt: str) -> bytes | None:
+        """Encode a selection as ``"geojson"`` or ``"mvt"`` bytes; ``None`` when it is empty."""
+        feats = self._grid(sel.z) if sel.kind == "grid" else self._source(sel.z)[0]
+        idx = np.searchsorted(feats.ids, np.asarray(sel.ids, dtype=np.int64))
+        if fmt not in ("geojson", "mvt"):
+            raise ValueError(f"tile format must be 'geojson' or 'mvt', got {fmt!r}")
         if not len(idx):
             return None
-        geoms = self._pixels(feats, idx, z, x, y)
+        if fmt == "geojson":
+            return geojson.collection_bytes([feats.blobs[i] for i in idx])
+        geoms = self._pixels(feats, idx, sel.z, sel.x, sel.y)
         keep = ~shapely.is_empty(geoms)
         if not keep.any():
             return None
@@ -323,11 +329,6 @@ class TileIndex:
         return len(self._features.ids)
 
     # -- internals ---------------------------------------------------------------------------
-    def _resolve(self, z, x, y) -> tuple[_Features, np.ndarray, TileSelection]:
-        sel = self.select(z, x, y)
-        feats = self._grid(z) if sel.kind == "grid" else self._source(z)[0]
-        return feats, np.searchsorted(feats.ids, np.asarray(sel.ids, dtype=np.int64)), sel
-
     def _source(self, z: int) -> tuple[_Features, str]:
         f = self._features
         if not f.is_point or z >= self.options.aggregate_below:
@@ -375,6 +376,7 @@ def _kelurahan_groups(tps: gpd.GeoDataFrame, mx, my, weights, areas) -> _Feature
     gx, gy, count, dpt, known = _group_sums(inv, len(keys), mx, my, weights)
     names = np.full(len(keys), None, dtype=object)
     if areas is not None and len(areas):
+        areas = areas.drop_duplicates("kode")
         areas = areas.set_index(areas["kode"].astype("string"))
         hit = np.isin(keys, areas.index.to_numpy(dtype=object))
         rep = areas.loc[keys[hit]]
@@ -388,12 +390,34 @@ def _kelurahan_groups(tps: gpd.GeoDataFrame, mx, my, weights, areas) -> _Feature
     return _point_features(ids[order], gx[order], gy[order], [props[i] for i in order])
 
 
-def _grid_aggregates(feats: _Features, weights, z: int, cells: int) -> _Features:
+def grid_aggregate(mx: np.ndarray, my: np.ndarray, z: int, cells: int,
+                   weights: tuple[np.ndarray, ...] = ()) -> tuple[np.ndarray, ...]:
+    """Group points into the ``cells`` x ``cells`` grid of every zoom-``z`` tile.
+
+    Parameters
+    ----------
+    mx, my : ndarray
+        Normalised Web Mercator positions (:func:`mercator`).
+    z, cells : int
+        Zoom and grid cells per tile side (a cell is ``256 / cells`` screen pixels).
+    weights : tuple of ndarray
+        Per-point values summed per cell (e.g. DPT).
+
+    Returns
+    -------
+    tuple of ndarray
+        ``(keys, mx, my, count, *sums)`` per non-empty cell, keys ascending (``row * side + column``,
+        ``side = 2**z * cells``); ``mx``/``my`` are the mean position of the cell's points.
+    """
     side = (2 ** z) * cells
-    cx = np.clip(np.floor(feats.mx * side), 0, side - 1).astype(np.int64)
-    cy = np.clip(np.floor(feats.my * side), 0, side - 1).astype(np.int64)
+    cx = np.clip(np.floor(mx * side), 0, side - 1).astype(np.int64)
+    cy = np.clip(np.floor(my * side), 0, side - 1).astype(np.int64)
     keys, inv = np.unique(cy * side + cx, return_inverse=True)
-    gx, gy, count, dpt, known = _group_sums(inv, len(keys), feats.mx, feats.my, weights)
+    return (keys, *_group_sums(inv, len(keys), mx, my, weights))
+
+
+def _grid_aggregates(feats: _Features, weights, z: int, cells: int) -> _Features:
+    keys, gx, gy, count, dpt, known = grid_aggregate(feats.mx, feats.my, z, cells, weights)
     props = [{"kind": "grid", "tps_count": int(c), "dpt_total": int(d), "dpt_known": int(k)}
              for c, d, k in zip(count, dpt, known)]
     return _point_features(keys, gx, gy, props)
@@ -403,9 +427,7 @@ def _group_sums(inv, n, mx, my, weights):
     count = np.bincount(inv, minlength=n)
     gx = np.bincount(inv, weights=mx, minlength=n) / np.maximum(count, 1)
     gy = np.bincount(inv, weights=my, minlength=n) / np.maximum(count, 1)
-    dpt = np.bincount(inv, weights=weights[0], minlength=n)
-    known = np.bincount(inv, weights=weights[1], minlength=n)
-    return gx, gy, count, np.round(dpt), np.round(known)
+    return (gx, gy, count, *(np.round(np.bincount(inv, weights=w, minlength=n)) for w in weights))
 
 
 def _point_features(ids, mx, my, props) -> _Features:

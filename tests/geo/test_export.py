@@ -245,10 +245,21 @@ def browser_page(served):
 def test_bundle_pages_work_offline_in_chromium(browser_page):
     page, base, errors = browser_page
     page.goto(base + "maps/overview.html")
-    page.wait_for_selector(".marker-cluster, .leaflet-marker-icon", timeout=15_000)
-    assert page.locator(".marker-cluster").count() + page.locator(".leaflet-marker-icon").count() > 0
-    page.locator("path.leaflet-interactive").first.dispatch_event("click")  # clusters may cover its centre
+    page.wait_for_selector(".marker-cluster", timeout=15_000)
+    groups = page.locator(".marker-cluster")
+    assert sum(int(t) for t in groups.all_inner_texts()) == 26  # every located TPS in some group
+    page.locator("path.leaflet-interactive").first.dispatch_event("click")  # groups may cover its centre
     assert "Kelurahan" in page.locator(".leaflet-popup-content").inner_text(timeout=5_000)
+    singles = page.locator(".leaflet-marker-icon:not(.marker-cluster)")
+    for _ in range(5):  # a group zooms in by two levels, down to single TPS
+        if singles.count():
+            break
+        page.locator(".marker-cluster").first.click()
+        page.wait_for_timeout(500)
+    single = singles.first
+    single.focus()
+    page.keyboard.press("Enter")
+    assert "DPT (pemilih / voters)" in page.locator(".leaflet-popup-content").inner_text(timeout=5_000)
 
     page.goto(base + "maps/kelurahan/3171011002.html")
     page.wait_for_selector(".leaflet-marker-icon", timeout=15_000)
@@ -268,3 +279,22 @@ def test_bundle_pages_work_offline_in_chromium(browser_page):
     page.locator(".leaflet-control-zoom-in").click()
     page.wait_for_selector("#petatps-map .leaflet-marker-icon", timeout=15_000)  # TPS from z14 tiles
     assert errors == []
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_overview_of_30766_tps_is_interactive_quickly(browser_page, bundle):
+    from tests.geo.test_maps import _synthetic_city  # the shared synthetic city
+
+    page, base, errors = browser_page
+    kel, tps = _synthetic_city()
+    out = bundle[0]  # the folder the server serves
+    export.export_maps(out / "big", kelurahan=kel, tps=tps, data_version="big", kelurahan_pages=False)
+    assert (out / "big" / "maps" / "overview.html").stat().st_size < 2_000_000
+    page.goto(base + "big/maps/overview.html")
+    page.wait_for_selector(".marker-cluster", timeout=20_000)
+    ready_ms = page.evaluate("performance.now()")
+    page.locator("path.leaflet-interactive").first.dispatch_event("click")
+    page.locator(".leaflet-popup-content").wait_for(timeout=5_000)
+    print(f"overview of {len(tps):,} TPS: clusters drawn {ready_ms:.0f} ms after navigation start")
+    assert ready_ms < 2_000 and errors == []

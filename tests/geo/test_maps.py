@@ -14,7 +14,7 @@ import pytest
 import shapely
 
 from geo import maps
-from geo.errors import NotFoundError
+from geo.errors import CRSError, NotFoundError
 from geo.schema import conform
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "maps"
@@ -61,8 +61,6 @@ def test_no_url_but_the_base_map_and_its_attribution(page, request):
 def test_scripts_and_styles_are_the_vendored_files(overview, kel_page):
     links = re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', overview)
     assert links == ["../vendor/leaflet/leaflet.js", "../vendor/leaflet/leaflet.css",
-                     "../vendor/leaflet.markercluster/leaflet.markercluster.js",
-                     "../vendor/leaflet.markercluster/MarkerCluster.css",
                      "../vendor/leaflet.markercluster/MarkerCluster.Default.css"]
     vendor = Path(__file__).resolve().parents[2] / "web" / "static" / "vendor"
     assert all((vendor / link.removeprefix("../vendor/")).is_file() for link in links)
@@ -104,11 +102,14 @@ def test_no_random_element_ids(overview):
 
 # --- overview -------------------------------------------------------------------------------------
 
-def test_overview_clusters_tps_from_a_compact_array(overview):
-    assert "L.markerClusterGroup" in overview
-    assert overview.count("L.marker(") == 1  # one constructor in a loop, not one statement per TPS
+def test_overview_groups_tps_from_compact_arrays(overview):
+    assert overview.count("L.marker(") == 2  # a group and a single TPS, built for what is in view
     data = json.loads(re.search(r"var d = (\[[-0-9,]*\])", overview).group(1))
     assert len(data) == 26 * 7  # located TPS x 7 integers
+    groups = json.loads(re.search(r", A = (\{.*?\});", overview).group(1))
+    assert sorted(map(int, groups)) == list(range(maps.OVERVIEW_MIN_ZOOM, maps.OVERVIEW_SINGLE_ZOOM))
+    for flat in groups.values():
+        assert sum(flat[2::3]) == 26  # every located TPS in one group per zoom
 
 
 def test_overview_choropleth_legend_and_kelurahan_table(overview):
@@ -182,6 +183,11 @@ def test_rw_outlines_are_drawn_for_their_kelurahan(city):
     assert html.count("L.geoJSON(") == 2 and "RW 004" in html
 
 
+def test_wrong_crs_is_refused(city):
+    with pytest.raises(CRSError, match="tps"):
+        maps.overview_map(city["kelurahan"], city["tps"].to_crs(32748))
+
+
 def test_unknown_kelurahan_or_tps_raise(city):
     with pytest.raises(NotFoundError, match="3171019999"):
         maps.kelurahan_map("3171019999", city["kelurahan"], city["tps"])
@@ -228,6 +234,8 @@ def test_overview_of_30766_tps_is_under_2_mb():
     html = maps.render_html(maps.overview_map(kel, tps))
     assert len(html.encode()) < 2_000_000
     assert len(json.loads(re.search(r"var d = (\[[-0-9,]*\])", html).group(1))) == 30_766 * 7
+    groups = json.loads(re.search(r", A = (\{.*?\});", html).group(1))
+    assert all(sum(flat[2::3]) == 30_766 for flat in groups.values())
 
 
 @pytest.mark.real_data
