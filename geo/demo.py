@@ -29,6 +29,9 @@ def run_demo(store: Store, settings: Settings, *, voters: int = 20_000, seed: in
         steps.append(_summary(import_boundaries(store, out / f"{level}.geojson", level, reports_dir=reports_dir)))
     steps.append(_summary(import_tps(store, out / "tps.csv", reports_dir=reports_dir)))
     steps.append(_summary(import_dpt(store, out / "dpt.csv", key=settings.nik_key_bytes, reports_dir=reports_dir)))
+    from geo.steps import geocode_step
+
+    steps.append(_summary(geocode_step(store, max_per_tps=settings.max_per_tps, reports_dir=reports_dir)[1]))
     return {"demo_city": str(out), "store": store.describe(), "steps": steps, "counts": store.counts(),
             "data_version": store.data_version()}
 

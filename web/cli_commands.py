@@ -96,3 +96,22 @@ def demo_cmd(env: Env, voters: int, seed: int, kode: str, no_serve: bool):
         summary["serve"] = "the web server is not part of this version yet; open the store in QGIS: " + \
             env.store.describe()
     return summary
+
+
+@command(main, "geocode")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write every TPS to FILE (.geojson, .gpkg, .csv with lon/lat, .parquet).")
+@click.option("--candidates", type=EXISTING_FILE, default=None,
+              help="Points file of candidate sites (schools, halls, kantor lurah) with a name column.")
+@click.option("--tolerance-m", default=100.0, show_default=True, type=click.FloatRange(0, 5000),
+              help="How far given coordinates may lie outside their kelurahan and still be used (metres).")
+@click.option("--max-per-tps", default=None, type=click.IntRange(1, 10_000),
+              help="Voters-per-TPS cap for the over-capacity flag (default $PETATPS_MAX_PER_TPS or 300).")
+def geocode_cmd(env: Env, out: Path | None, candidates: Path | None, tolerance_m: float, max_per_tps: int | None):
+    """Place every TPS (coordinates › RT › RW › named place › kelurahan) with its precision and flags."""
+    from geo.steps import geocode_step
+
+    _placed, report = geocode_step(env.store, candidates=candidates, tolerance_m=tolerance_m,
+                                   max_per_tps=max_per_tps or env.settings.max_per_tps, out=out,
+                                   reports_dir=env.reports_dir)
+    return report

@@ -101,7 +101,7 @@ def test_points_where_polygons_expected(db_args, tmp_path):
 
 
 @pytest.mark.parametrize("content", [
-    b"kode_tps,kode_kel\n3171011001001,31710",                       # truncated / wrong columns
+    b"kode_tps,kode_kel,no_tps,dpt\n3171011001001,3171011001,1,250\n3171011001002,31710",  # truncated
     b"foo,bar,baz\n1,2,3\n",                                        # wrong columns
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 100,         # binary garbage
 ])
@@ -129,3 +129,24 @@ def test_dpt_with_only_bad_niks_is_fatal(db_args, tmp_path):
     assert "Siti Rahayu" not in result.output + result.stderr
     assert "abcdefghijklmnop" not in result.output + result.stderr
     assert run(db_args + ["status", "--json"])["counts"]["voters"] == 0
+
+
+def test_geocode_real_tps_all_inside_kelurahan(db_args, real_data, tmp_path):
+    run(db_args + ["load", "boundaries", str(real_data / KEL), "--level", "kelurahan"])
+    run(db_args + ["load", "boundaries", str(real_data / RW), "--level", "rw"])
+    run(db_args + ["load", "tps", str(real_data / TPS)])
+    out = tmp_path / "tps.gpkg"
+    rep = run(db_args + ["geocode", "--out", str(out), "--json"])
+    assert rep["rows_read"] == 30766 and rep["rows_loaded"] == 30766
+    assert rep["figures"]["location_source"]["kelurahan"] == 30766
+    assert rep["figures"]["outside_own_kelurahan"] == 0
+    import pyogrio
+
+    assert pyogrio.read_info(out)["features"] == 30766
+    again = run(db_args + ["geocode", "--json"])  # idempotent
+    assert again["figures"]["location_source"] == rep["figures"]["location_source"]
+
+
+def test_geocode_without_tps_is_a_clear_error(db_args):
+    result = CliRunner().invoke(main, db_args + ["geocode"])
+    assert result.exit_code == 1 and "load tps" in result.stderr

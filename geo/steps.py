@@ -1,0 +1,88 @@
+"""Pipeline steps over a store: read the layers a step needs, run the pure ``geo`` function, write back.
+
+Data flows one way: boundaries → stations → geocode → voters → assign → coverage → tiles/maps.
+Each step returns a :class:`geo.report.Report` and records it in the store.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import geopandas as gpd
+
+from geo.errors import InputError, NotFoundError
+from geo.report import Report
+from geo.store.base import Store
+
+log = logging.getLogger(__name__)
+
+GEOCODE_COLUMNS = ["geometry", "rw", "rt", "location_source", "precision_m", "flags"]
+_CANDIDATE_NAMES = ("nama", "NAMA", "name", "NAME", "NAMOBJ", "nama_tempat")
+
+
+def geocode_step(store: Store, *, candidates: str | Path | None = None, tolerance_m: float = 100.0,
+                 max_per_tps: int = 300, out: str | Path | None = None,
+                 reports_dir: Path | None = None) -> tuple[gpd.GeoDataFrame, Report]:
+    """Geocode every stored TPS and store the points, sources, precisions and flags.
+
+    Parameters
+    ----------
+    candidates : path, optional
+        Points file of candidate sites (schools, halls, kantor lurah) with a name column.
+    tolerance_m : float
+        How far (metres) given coordinates may lie outside their kelurahan and still be used.
+    out : path, optional
+        Also write every TPS to this file (``.geojson``, ``.gpkg``, ``.csv`` with lon/lat, ``.parquet``).
+    reports_dir : path, optional
+        Where to write the list of TPS placed at kelurahan level only (CSV and GeoPackage).
+    """
+    from geo.geocode import geocode_tps, kelurahan_level_list
+    from geo.outputs import write_frame
+
+    tps = store.read("tps")
+    if tps.empty:
+        raise NotFoundError("no TPS in the store: run `petatps load tps FILE` first")
+    kelurahan = store.read("kelurahan")
+    if kelurahan.empty:
+        raise NotFoundError("no kelurahan boundaries in the store: run `petatps load boundaries FILE "
+                            "--level kelurahan` first")
+    rw, rt = (_or_none(store.read(level)) for level in ("rw", "rt"))
+    cand = read_candidates(candidates) if candidates else None
+    placed, report = geocode_tps(tps, kelurahan, rw, rt, cand, tolerance_m=tolerance_m,
+                                 max_per_tps=max_per_tps, source=store.describe())
+    store.update("tps", placed, GEOCODE_COLUMNS)
+    report.rows_loaded = int(placed.geometry.notna().sum())
+    report.rows_rejected = report.rows_read - report.rows_loaded
+    if out:
+        write_frame(placed, out, layer="tps")
+        report.figures["out"] = str(out)
+    if reports_dir is not None:
+        coarse = kelurahan_level_list(placed)
+        reports_dir.mkdir(parents=True, exist_ok=True)
+        report.figures["kelurahan_level_tps"] = len(coarse)
+        if len(coarse):
+            paths = [write_frame(coarse, reports_dir / f"tps_kelurahan_level{ext}", layer="tps_kelurahan_level")
+                     for ext in (".csv", ".gpkg")]
+            report.figures["kelurahan_level_files"] = [str(p) for p in paths]
+    report.figures["data_version"] = store.data_version()
+    store.record_run(report.to_dict())
+    return placed, report
+
+
+def read_candidates(path: str | Path) -> gpd.GeoDataFrame:
+    """Read a points file of candidate sites; its name column becomes ``nama``."""
+    from geo.boundary_io import read_layer
+
+    gdf, _notes = read_layer(path)
+    name = next((c for c in _CANDIDATE_NAMES if c in gdf.columns), None)
+    if name is None:
+        raise InputError(f"no name column in candidate sites (looked for {', '.join(_CANDIDATE_NAMES)}; "
+                         f"found {', '.join(map(str, gdf.columns))})", file=str(path))
+    if not gdf.geom_type.eq("Point").all():
+        raise InputError("candidate sites must be points", file=str(path))
+    return gdf.rename(columns={name: "nama"})[["nama", "geometry"]]
+
+
+def _or_none(frame):
+    return None if frame is None or frame.empty else frame
