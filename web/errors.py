@@ -22,7 +22,7 @@ STATUS: tuple[tuple[type[Exception], int], ...] = (
 )
 
 # Descriptions that are message keys of web/i18n.py are shown translated on pages.
-_TRANSLATED = ("form_expired",)
+_TRANSLATED = ("form_expired", "outside_area")
 
 
 def status_for(exc: Exception) -> int:

@@ -76,6 +76,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "password": ("Kata sandi", "Password"),
     "login_failed": ("Nama pengguna atau kata sandi salah.", "Wrong username or password."),
     "session_expired": ("Sesi berakhir. Silakan masuk lagi.", "Your session has expired. Please log in again."),
+    "outside_area": ("Wilayah ini di luar wilayah akun Anda.", "This area is outside your account's area."),
     "report": ("Laporan wilayah", "Area report"),
     "download": ("Unduh", "Download"),
     "flags": ("Catatan kualitas", "Quality flags"),

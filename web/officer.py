@@ -112,7 +112,7 @@ def _check_scope(kode: str) -> None:
         abort(400, description="area code must be a kota, kecamatan or kelurahan code")
     if not g.officer.covers(kode):
         current_app.logger.warning("officer %s refused area %s", g.officer.username, kode)
-        abort(403, description="this area is outside your account's area")
+        abort(403, description="outside_area")
 
 
 def _text(value) -> str | None:
