@@ -84,7 +84,7 @@ def export_maps(out_dir: str | Path, *, kelurahan: gpd.GeoDataFrame, tps: gpd.Ge
     pages = 1
     if kelurahan_pages:
         _clear(out / "maps" / "kelurahan")
-        for kode in sorted(set(tps["kode_kel"].dropna()) & set(kelurahan["kode"])):
+        for kode in sorted(set(kelurahan["kode"].dropna())):  # every kelurahan: the overview links them all
             m = maps.kelurahan_map(kode, kelurahan, tps, rw=rw, rt=rt, base_map=base_map, data_version=data_version)
             _write(out / "maps" / "kelurahan" / f"{kode}.html", maps.render_html(m).encode(), report)
             pages += 1
@@ -165,6 +165,7 @@ def export_bundle(out_dir: str | Path, *, tps: gpd.GeoDataFrame, kelurahan: gpd.
         report.figures[part.kind.removeprefix("export ")] = part.figures
     report.rows_read = report.rows_loaded = len(tps)
     manifest = {"data_version": data_version, "generator": "petatps", "figures": report.figures}
+    log.info("bundle %s written to %s (%d warnings)", data_version, out, sum(report.warning_counts.values()))
     _write(out / "manifest.json", orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS),
            report)
     return report.finish()
@@ -359,7 +360,7 @@ def embed_html(data_version: str, base_map: maps.BaseMap, min_zoom: int, max_zoo
     script = ('<link rel="stylesheet" href="vendor/leaflet/leaflet.css">\n'
               '<script src="vendor/leaflet/leaflet.js"></script>\n<script src="petatps-embed.js"></script>\n'
               '<div id="petatps-map" style="height:480px"></div>\n'
-              f"<script>PetaTPS.map(\"petatps-map\", {maps.script_json(options)});</script>")
+              f"<script>PetaTPS.map(\"petatps-map\", {_readable_js(options)});</script>")
     iframe = ('<iframe src="maps/overview.html" title="Peta TPS / Polling station map" width="100%" '
               'height="600" loading="lazy" style="border:0"></iframe>')
     return f"""<!DOCTYPE html>
@@ -387,3 +388,8 @@ base-map tiles.</span></p>
 </body>
 </html>
 """
+
+
+def _readable_js(obj) -> str:
+    # JSON for a copy-paste snippet: readable, and "</" escaped so no "</script>" can end the block.
+    return orjson.dumps(obj).decode().replace("</", "<\\/")

@@ -298,3 +298,11 @@ def test_overview_of_30766_tps_is_interactive_quickly(browser_page, bundle):
     page.locator(".leaflet-popup-content").wait_for(timeout=5_000)
     print(f"overview of {len(tps):,} TPS: clusters drawn {ready_ms:.0f} ms after navigation start")
     assert ready_ms < 2_000 and errors == []
+
+
+def test_kelurahan_without_tps_still_gets_its_linked_page(city, tmp_path):
+    tps = city["tps"][city["tps"]["kode_kel"] != "3171011004"]
+    export.export_maps(tmp_path, kelurahan=city["kelurahan"], tps=tps, data_version="v1")
+    page = (tmp_path / "maps" / "kelurahan" / "3171011004.html").read_text()
+    assert "Tidak ada TPS" in page and "0 TPS" in page
+    assert 'href="kelurahan/3171011004.html"' in (tmp_path / "maps" / "overview.html").read_text()
