@@ -123,7 +123,9 @@ class GpkgStore(Store):
                 conn.execute("PRAGMA journal_mode = WAL")
             with _begin(conn):
                 gpkg_schema.create(conn)
-                conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('data_version', ?)",
+                # not INSERT OR IGNORE: an ignored insert still advances the AUTOINCREMENT sequence
+                conn.execute("INSERT INTO meta (key, value) SELECT 'data_version', ? "
+                             "WHERE NOT EXISTS (SELECT 1 FROM meta WHERE key = 'data_version')",
                              (_new_version(0),))
 
     # -- writing ---------------------------------------------------------------------------
@@ -370,9 +372,11 @@ def _update_frame(spec: Layer, frame: pd.DataFrame, columns: list[str]) -> pd.Da
 
 def _bump_version(conn: sqlite3.Connection) -> None:
     row = conn.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone()
-    counter = int(row[0].split(".")[0]) + 1 if row and row[0].split(".")[0].isdigit() else 1
-    conn.execute("INSERT INTO meta (key, value) VALUES ('data_version', ?) "
-                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (_new_version(counter),))
+    if row is None:
+        raise sqlite3.OperationalError("no data_version row in table meta (run init first)")
+    head = row[0].split(".")[0]
+    counter = int(head) + 1 if head.isdigit() else 1
+    conn.execute("UPDATE meta SET value = ? WHERE key = 'data_version'", (_new_version(counter),))
 
 
 def _new_version(counter: int) -> str:
