@@ -21,6 +21,7 @@ from geo import codes
 _WORD = np.zeros(256, dtype=bool)
 _WORD[[*range(48, 58), *range(65, 91), *range(97, 123), 95]] = True
 _PROVINCES = pa.array(sorted(codes.PROVINCE_CODES), pa.large_string())
+_PROVINCE_INTS = np.array(sorted(int(p) for p in codes.PROVINCE_CODES))
 _MDAYS = np.array([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 
 
@@ -47,6 +48,21 @@ def digits_to_int(arr: pa.Array, start: int, stop: int) -> np.ndarray:
     return part.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
 
 
+def char_matrix(values: pd.Series, width: int) -> np.ndarray:
+    """The bytes of non-missing strings all exactly ``width`` bytes long, as an (n, width) uint8 view.
+
+    Zero-copy over the Arrow data buffer: fixed positions (NIK date digits, date separators) are
+    then plain numpy columns.
+    """
+    arr = arrow(values)
+    if len(arr) == 0:
+        return np.empty((0, width), np.uint8)
+    offsets = np.frombuffer(arr.buffers()[1], np.int64)[arr.offset: arr.offset + len(arr) + 1]
+    if arr.null_count or not (np.diff(offsets) == width).all():
+        raise ValueError(f"char_matrix needs non-missing strings of exactly {width} bytes")
+    return np.frombuffer(arr.buffers()[2], np.uint8)[offsets[0]: offsets[-1]].reshape(-1, width)
+
+
 def clean_nik(values: pd.Series) -> pd.Series:
     """:func:`geo.codes.clean_nik`; plain 16-digit values pass through untouched."""
     plain = plain_digits(values, 16)
@@ -63,17 +79,16 @@ def nik_problems(nik: pd.Series) -> pd.Series:
     if not plain.all():
         reason[~plain] = codes.nik_problems(nik[~plain])
     if plain.any():
-        arr = arrow(nik[plain])
-        day, month, yy = digits_to_int(arr, 6, 8), digits_to_int(arr, 8, 10), digits_to_int(arr, 10, 12)
+        d = char_matrix(nik[plain], 16).astype(np.int64) - 48
+        day, month, yy = d[:, 6] * 10 + d[:, 7], d[:, 8] * 10 + d[:, 9], d[:, 10] * 10 + d[:, 11]
         day = np.where(day > 40, day - 40, day)
         limit = _MDAYS[np.clip(month, 0, 12)]
         limit = np.where((month == 2) & ((yy + 1900) % 4 != 0), 28, limit)
         date_ok = (month >= 1) & (month <= 12) & (day >= 1) & (day <= limit)
-        prov_ok = pc.is_in(pc.utf8_slice_codeunits(arr, 0, 2), value_set=_PROVINCES).to_numpy(zero_copy_only=False)
-        r = np.full(len(arr), None, dtype=object)
-        r[~date_ok] = "NIK birth date (DDMMYY, women +40) is not a valid date"
-        r[~prov_ok] = "NIK region prefix is not a known province"
-        reason[plain] = pd.Series(r, index=nik.index[plain], dtype="string")
+        prov_ok = np.isin(d[:, 0] * 10 + d[:, 1], _PROVINCE_INTS)
+        where = nik.index[plain]
+        reason[where[~date_ok]] = "NIK birth date (DDMMYY, women +40) is not a valid date"
+        reason[where[~prov_ok]] = "NIK region prefix is not a known province"
     return reason
 
 
@@ -135,6 +150,8 @@ def hex_digests(digests: np.ndarray, valid: np.ndarray, index: pd.Index) -> pd.S
     text[:, 0::2], text[:, 1::2] = hexchars[digests >> 4], hexchars[digests & 15]
     offsets = np.arange(0, 32 * (len(digests) + 1), 32, dtype=np.int64)
     arr = pa.LargeStringArray.from_buffers(len(digests), pa.py_buffer(offsets.tobytes()), pa.py_buffer(text.tobytes()))
+    if valid.all():
+        return pd.Series(pd.arrays.ArrowStringArray(arr), index=index)
     out = pd.Series(pd.NA, index=index, dtype="string")
     out[valid] = pd.Series(pd.arrays.ArrowStringArray(arr), index=index[valid])
     return out

@@ -1,0 +1,374 @@
+"""Stream and validate DPT voter lists in bounded chunks into the ``voters`` layer, with a Report.
+
+Pure: reads a CSV/XLSX file and yields conforming ``voters`` chunks; never touches the store.
+Personal data never leaves this module: a kept row carries only keyed hashes of NIK and KK
+number (:func:`geo.codes.keyed_hash`), a masked name, sex, birth year and address; a rejected row
+is written to the officer's rejected-rows file with NIK/NKK masked (:func:`geo.codes.mask_nik`)
+and the name masked, plus its file line and reason. Nothing raw is logged.
+
+Duplicate NIKs are found across the whole file with bounded memory: the first 64 bits of each
+NIK hash are kept in one sorted numpy array (8.3 M voters → ~100 MB with their line numbers);
+a 64-bit collision between two different NIKs has a probability of ~2e-6 at that size.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from geo import schema, sources
+from geo.checks import RowChecks, strip_text, whole_numbers, write_rejected
+from geo.codes import mask_nik
+from geo.fastcodes import (
+    arrow,
+    char_matrix,
+    clean_nik,
+    hex_digests,
+    kelurahan_codes,
+    keyed_digests,
+    keyed_hash,
+    mask_name,
+    nik_problems,
+    plain_digits,
+)
+from geo.readers import CHUNKSIZE, LINE, Table, iter_table, open_table
+from geo.report import Report
+
+log = logging.getLogger(__name__)
+
+_MALE = frozenset({"L", "LK", "LAKILAKI", "LAKI", "PRIA", "M", "MALE"})
+_FEMALE = frozenset({"P", "PR", "PEREMPUAN", "WANITA", "W", "F", "FEMALE"})
+_MDAYS = np.array([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+
+
+def read_dpt(path: str | Path, *, key: bytes, rejected_path: str | Path | None = None,
+             chunksize: int = CHUNKSIZE, kelurahan_codes: Iterable[str] | None = None,
+             tps_codes: Iterable[str] | None = None) -> DptReader:
+    """Open a DPT voter list (CSV or XLSX) for streaming into the ``voters`` layer.
+
+    The file is checked (type, encoding, header) now, so a fatal problem raises before any row
+    is read; rows are read, validated and hashed while the returned reader is iterated.
+
+    Parameters
+    ----------
+    path : str or Path
+        Columns ``nik, nkk, nama, jenis_kelamin, tanggal_lahir, alamat, rt, rw, kode_kel, tps``
+        (common spellings recognised, see :mod:`geo.sources`); ``tps`` is the TPS number within
+        the voter's kelurahan.
+    key : bytes
+        Secret key of the NIK/KK hash (``Settings.nik_key_bytes``).
+    rejected_path : str or Path, optional
+        Where to write rejected rows (masked); replaced if it exists, not created when none.
+    chunksize : int
+        Rows per chunk; bounds memory.
+    kelurahan_codes, tps_codes : iterable of str, optional
+        Known kelurahan codes (unknown → rejected) and TPS codes (unknown → warning).
+
+    Returns
+    -------
+    DptReader
+        Iterate it once for the conforming chunks; ``.report`` is complete after that.
+
+    Raises
+    ------
+    InputError, EncodingProblem, EmptyInputError, MissingColumnError
+        The file cannot be used at all.
+    """
+    if not key:
+        raise ValueError("a non-empty NIK hash key is required")
+    report = Report("load dpt", source=str(path))
+    table = open_table(path, report)
+    mapping = sources.match_columns(table.columns, "dpt", file=str(path))
+    source = sources.identify(table.columns, "dpt")
+    report.note(f"recognised as {source.name}")
+    for quirk in source.quirks:
+        report.note(quirk)
+    return DptReader(table, mapping, report, key=key, rejected_path=rejected_path, chunksize=chunksize,
+                     kelurahan_codes=_codes(kelurahan_codes), tps_codes=_codes(tps_codes, digits=13))
+
+
+def _codes(codes: Iterable[str] | None, digits: int = 10) -> np.ndarray | None:
+    if codes is None:
+        return None
+    s = pd.Series(list(codes), dtype="string").str.strip().str.replace(r"[.\s]", "", regex=True)
+    s = s[s.str.fullmatch(rf"\d{{{digits}}}").fillna(False)]
+    return np.unique(s.to_numpy(dtype=object).astype(str)) if len(s) else None
+
+
+class DptReader:
+    """Iterable of conforming ``voters`` chunks from one DPT file; ``report`` once consumed.
+
+    Iterating twice raises RuntimeError (the seen-NIK memory and the report are per pass).
+    """
+
+    def __init__(self, table: Table, mapping: dict[str, str], report: Report, *, key: bytes,
+                 rejected_path: str | Path | None, chunksize: int, kelurahan_codes: np.ndarray | None,
+                 tps_codes: np.ndarray | None):
+        self.table, self.mapping, self.report = table, mapping, report
+        self.rejected_path = Path(rejected_path) if rejected_path is not None else None
+        self._key, self._chunksize = key, chunksize
+        self._kel, self._tps = kelurahan_codes, tps_codes
+        self._seen = SeenKeys()
+        self._used = False
+        self._per_kota: Counter = Counter()
+        self._sex: Counter = Counter()
+
+    def __iter__(self) -> Iterator[pd.DataFrame]:
+        if self._used:
+            raise RuntimeError("a DptReader can be iterated only once; call read_dpt() again")
+        self._used = True
+        if self.rejected_path is not None:
+            self.rejected_path.unlink(missing_ok=True)
+        started = time.perf_counter()
+        for raw in iter_table(self.table, self.mapping, report=self.report, chunksize=self._chunksize):
+            self.report.rows_read += len(raw)
+            out = self._chunk(raw)
+            self.report.rows_loaded += len(out)
+            if len(out):
+                yield out
+        self._finish(time.perf_counter() - started)
+
+    def _chunk(self, raw: pd.DataFrame) -> pd.DataFrame:
+        checks = RowChecks(raw, str(self.table.path))
+        frame = validate_chunk(raw, checks, self._kel)
+        ok = checks.ok.to_numpy()
+        digests = keyed_digests(frame["nik"].where(ok), self._key)
+        frame["voter_key"] = hex_digests(digests, ok, frame.index)
+        _check_duplicates(frame, digests, raw[LINE].to_numpy(np.int64), checks, self._seen)
+        warn_chunk(frame, checks, self._tps)
+        checks.record(self.report)
+        if self.rejected_path is not None and (~checks.ok).any():
+            self._write_rejected(_masked(checks.rejected_frame(raw)))
+        kept = frame.loc[checks.ok.to_numpy()]
+        kept = kept.assign(kk_key=_hash_unique(kept["nkk"], self._key), nama_masked=mask_name(kept["nama"]))
+        self._per_kota.update(kept["kode_kel"].str[:4].value_counts().to_dict())
+        self._sex.update(kept["jenis_kelamin"].value_counts().to_dict())
+        return schema.conform(kept, "voters")
+
+    def _write_rejected(self, rejected: pd.DataFrame) -> None:
+        back = {field: col for col, field in self.mapping.items()}
+        write_rejected(self.rejected_path, rejected.rename(columns=back))
+        self.report.rejected_file = str(self.rejected_path)
+
+    def _finish(self, seconds: float) -> None:
+        r = self.report
+        r.figures["voters_per_kota"] = {str(k): int(v) for k, v in sorted(self._per_kota.items())}
+        r.figures["voters_by_sex"] = {str(k): int(v) for k, v in sorted(self._sex.items())}
+        r.figures["seconds"] = round(seconds, 2)
+        r.figures["rows_per_second"] = int(r.rows_read / seconds) if seconds > 0 else None
+        log.info("read %s voters from %s (%s rejected) in %.1f s", r.rows_loaded, r.source, r.rows_rejected,
+                 seconds)
+        r.finish()
+
+
+def validate_chunk(raw: pd.DataFrame, checks: RowChecks, known_kelurahan: np.ndarray | None) -> pd.DataFrame:
+    """Rejections of one chunk in priority order; returns the parsed fields (raw NIK/NKK/nama inside)."""
+    nik, nkk = clean_nik(raw["nik"]), clean_nik(raw["nkk"])
+    for col, problem in (("nik", nik_problems(raw["nik"])), ("nkk", _nkk_problems(nkk))):
+        bad = problem.notna()
+        checks.reject(bad, col, problem, mask_nik(raw.loc[bad.to_numpy(), col]))
+    nama = strip_text(raw["nama"])
+    checks.reject(nama.isna(), "nama", "missing nama")
+    kode_kel, problem = kelurahan_codes(raw["kode_kel"])
+    checks.reject(problem.notna(), "kode_kel", "bad kode_kel: " + problem.fillna(""), raw["kode_kel"],
+                  key="bad kode_kel")
+    if known_kelurahan is not None:
+        checks.reject(~_isin(kode_kel, known_kelurahan), "kode_kel", "kode_kel is not a known kelurahan", kode_kel)
+    frame = pd.DataFrame({"nik": nik, "nkk": nkk, "nama": nama, "kode_kel": kode_kel}, index=raw.index)
+    frame["alamat"] = strip_text(raw["alamat"]) if "alamat" in raw else pd.NA
+    for col in ("rt", "rw"):
+        numbers, blank, bad = whole_numbers(raw[col], prefix=col)
+        checks.reject(blank, col, f"missing {col}")
+        checks.reject(bad | (numbers < 1).fillna(False), col, f"{col} is not a positive whole number", raw[col])
+        frame[col] = numbers
+    tps, blank, bad = whole_numbers(raw["tps"], prefix="tps")
+    checks.reject(blank | bad | ~tps.between(1, 999).fillna(False), "tps", "bad tps (expected a TPS number 1-999)",
+                  raw["tps"])
+    frame["kode_tps"] = kode_kel + tps.astype("string").str.zfill(3)
+    year, ddmmyy = birth_dates(raw["tanggal_lahir"])
+    checks.reject(year.isna(), "tanggal_lahir",
+                  "tanggal_lahir not a date (expected DD-MM-YYYY, DD/MM/YYYY or YYYY-MM-DD)", raw["tanggal_lahir"])
+    frame["tahun_lahir"], frame["_ddmmyy"] = year, ddmmyy
+    frame["_jk"] = raw["jenis_kelamin"] if "jenis_kelamin" in raw else pd.Series("", index=raw.index, dtype=str)
+    return frame
+
+
+def warn_chunk(frame: pd.DataFrame, checks: RowChecks, tps_codes: np.ndarray | None) -> None:
+    """Warnings on rows (only kept rows are recorded); sets ``jenis_kelamin`` to L/P."""
+    nik, ok = frame["nik"], checks.ok
+    day, month, yy = (np.zeros(len(frame), np.int64) for _ in range(3))
+    d = char_matrix(nik[ok.to_numpy()], 16).astype(np.int64) - 48   # kept NIKs are 16 plain digits
+    day[ok], month[ok], yy[ok] = d[:, 6] * 10 + d[:, 7], d[:, 8] * 10 + d[:, 9], d[:, 10] * 10 + d[:, 11]
+    nik_sex = pd.Series(np.where(day > 40, "P", "L"), index=frame.index, dtype="string")
+    nik_ddmmyy = (day % 40) * 10000 + month * 100 + yy
+    checks.warn(ok & (frame["_ddmmyy"] != nik_ddmmyy).fillna(False), "tanggal_lahir",
+                "NIK birth date (DDMMYY) differs from tanggal_lahir")
+    sex = _sex(frame["_jk"])
+    checks.warn(ok & sex.isna(), "jenis_kelamin", "jenis_kelamin missing or not L/P: taken from the NIK",
+                frame["_jk"])
+    checks.warn(ok & (sex != nik_sex).fillna(False), "jenis_kelamin", "NIK sex (day + 40 for women) differs "
+                "from jenis_kelamin", sex)
+    frame["jenis_kelamin"] = sex.fillna(nik_sex)
+    # People who move keep their NIK: its region is where it was issued, not where they vote.
+    checks.warn(ok & (nik.str[:6] != frame["kode_kel"].str[:6]).fillna(False), "nik",
+                "NIK region differs from the voter's kecamatan (issued elsewhere)", nik.str[:6])
+    if tps_codes is not None:
+        checks.warn(ok & ~_isin(frame["kode_tps"], tps_codes), "tps", "kode_tps not in the TPS list",
+                    frame["kode_tps"])
+
+
+def birth_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parse DD-MM-YYYY, DD/MM/YYYY (also DD.MM.YYYY) or YYYY-MM-DD dates.
+
+    Returns
+    -------
+    (year, ddmmyy) : Int64 Series, Int64 Series
+        The year and the date as the integer DDMMYY (as in a NIK, 17-08-1980 → 170880);
+        ``<NA>`` where the text is no valid date between 1900 and today.
+    """
+    d, m, y = _fixed_width_dates(values)
+    rest = (y == 0) & values.notna().to_numpy()
+    if rest.any():  # other widths ("1-8-1980"), spaces: a regex on those rows only
+        arr = arrow(values[rest].astype("string").str.strip())
+        parts = pc.extract_regex(arr, r"^(?:(?P<d>[0-9]{1,2})[-/.](?P<m>[0-9]{1,2})[-/.](?P<y>[0-9]{4})"
+                                      r"|(?P<y2>[0-9]{4})-(?P<m2>[0-9]{1,2})-(?P<d2>[0-9]{1,2}))$")
+        d[rest], m[rest], y[rest] = (_part(parts, f) + _part(parts, f + "2") for f in "dmy")
+    leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
+    limit = np.where((m == 2) & ~leap, 28, _MDAYS[np.clip(m, 0, 12)])
+    today = dt.date.today()
+    valid = ((m >= 1) & (m <= 12) & (d >= 1) & (d <= limit) & (y >= 1900)
+             & (y * 10000 + m * 100 + d <= today.year * 10000 + today.month * 100 + today.day))
+    year = pd.Series(pd.arrays.IntegerArray(y, ~valid), index=values.index)
+    ddmmyy = pd.Series(pd.arrays.IntegerArray(d * 10000 + m * 100 + y % 100, ~valid), index=values.index)
+    return year, ddmmyy
+
+
+def _fixed_width_dates(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(day, month, year) of ``DD-MM-YYYY``/``DD/MM/YYYY``/``DD.MM.YYYY``/``YYYY-MM-DD`` texts; 0 elsewhere."""
+    n = len(values)
+    day, month, year = (np.zeros(n, np.int64) for _ in range(3))
+    ten = (pc.binary_length(arrow(values)).fill_null(0).to_numpy(zero_copy_only=False) == 10)
+    if not ten.any():
+        return day, month, year
+    c = char_matrix(values[ten], 10).astype(np.int64)
+    digit = (c >= 48) & (c <= 57)
+    sep = (c == 45) | (c == 47) | (c == 46)                  # - / .
+    dmy = sep[:, 2] & sep[:, 5] & digit[:, [0, 1, 3, 4, 6, 7, 8, 9]].all(axis=1)
+    ymd = (c[:, 4] == 45) & (c[:, 7] == 45) & digit[:, [0, 1, 2, 3, 5, 6, 8, 9]].all(axis=1)
+    d = c - 48
+    two = lambda i: d[:, i] * 10 + d[:, i + 1]
+    day[ten] = np.where(dmy, two(0), np.where(ymd, two(8), 0))
+    month[ten] = np.where(dmy, two(3), np.where(ymd, two(5), 0))
+    year[ten] = np.where(dmy, two(6) * 100 + two(8), np.where(ymd, two(0) * 100 + two(2), 0))
+    return day, month, year
+
+
+def _part(parsed: pa.StructArray, field: str) -> np.ndarray:
+    # RE2 gives "" for the group of the alternative that did not match.
+    text = pc.struct_field(parsed, field)
+    text = pc.if_else(pc.equal(text, ""), pa.scalar("0", text.type), text)
+    return text.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
+
+
+def _nkk_problems(nkk: pd.Series) -> pd.Series:
+    """Why each (cleaned) KK number is invalid, ``<NA>`` where it is 16 digits."""
+    reason = pd.Series(pd.NA, index=nkk.index, dtype="string")
+    plain = plain_digits(nkk, 16)
+    if plain.all():
+        return reason
+    rest = nkk[~plain]
+    r = pd.Series("NKK is not 16 digits", index=rest.index, dtype="string")
+    r = r.mask(rest.str.contains(r"[eE][+]?[0-9]", regex=True).fillna(False),
+               "NKK mangled into scientific notation (e.g. by Excel)")
+    r = r.mask(rest.str.fullmatch("[0-9]{16}").fillna(False))
+    reason[~plain] = r.mask(rest.isna() | (rest == ""), "missing NKK")
+    return reason
+
+
+def _sex(values: pd.Series) -> pd.Series:
+    """``L``/``P`` from the many ways sex is written; ``<NA>`` when unknown (a column has few distinct values)."""
+    codes_, uniques = pd.factorize(values)
+    keys = [str(u).upper().replace("-", "").replace(" ", "") for u in uniques]
+    mapped = np.array(["L" if k in _MALE else "P" if k in _FEMALE else None for k in keys] + [None], dtype=object)
+    return pd.Series(mapped[codes_], index=values.index, dtype="string")
+
+
+def _isin(values: pd.Series, sorted_codes: np.ndarray) -> pd.Series:
+    return values.isin(sorted_codes).fillna(False)
+
+
+def _hash_unique(values: pd.Series, key: bytes) -> pd.Series:
+    """Keyed hash of each value, hashing each distinct value once (a family shares its KK)."""
+    codes, uniques = pd.factorize(values)
+    hashed = keyed_hash(pd.Series(uniques, dtype="string"), key).to_numpy()
+    return pd.Series(hashed[codes], index=values.index, dtype="string").where(codes >= 0)
+
+
+def _masked(rejected: pd.DataFrame) -> pd.DataFrame:
+    """Rejected rows with NIK/NKK and name masked: the raw values never reach the file."""
+    masked = rejected.copy()
+    for col in ("nik", "nkk"):
+        masked[col] = mask_nik(rejected[col]).fillna("")
+    masked["nama"] = mask_name(rejected["nama"]).fillna("")
+    return masked
+
+
+def _check_duplicates(frame: pd.DataFrame, digests: np.ndarray, lines: np.ndarray, checks: RowChecks,
+                      seen: SeenKeys) -> None:
+    """Reject later rows of a NIK seen before (in this chunk or an earlier one); ``digests`` are
+    the NIK hashes of the rows still ok, in order."""
+    ok = checks.ok.to_numpy()
+    first = np.zeros(len(frame), np.int64)
+    first[ok] = seen.add(digests[:, :8].copy().view(">u8").ravel().astype(np.uint64), lines[ok])
+    dup = first > 0
+    if not dup.any():
+        return
+    shown = pd.Series(first, index=frame.index).astype("string")
+    checks.reject(pd.Series(dup, index=frame.index), "nik", "duplicate NIK (first on line " + shown + ")",
+                  mask_nik(frame.loc[dup, "nik"]), key="duplicate NIK")
+
+
+class SeenKeys:
+    """Sorted 64-bit keys seen so far with the line of their first row (bounded: 16 bytes/key)."""
+
+    def __init__(self) -> None:
+        self.keys = np.empty(0, np.uint64)
+        self.lines = np.empty(0, np.int64)
+
+    def add(self, keys: np.ndarray, lines: np.ndarray) -> np.ndarray:
+        """Register ``keys`` (in file order); return per key the line of an earlier equal key, else 0."""
+        first = np.zeros(len(keys), np.int64)
+        if len(self.keys) and len(keys):
+            pos = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
+            hit = self.keys[pos] == keys
+            first[hit] = self.lines[pos[hit]]
+        order = np.argsort(keys, kind="stable")
+        sk = keys[order]
+        starts = np.r_[True, sk[1:] != sk[:-1]] if len(sk) else np.empty(0, bool)
+        leader = order[np.maximum.accumulate(np.where(starts, np.arange(len(sk)), 0))] if len(sk) else order
+        within = np.empty(len(keys), np.int64)
+        within[order] = np.where(starts, 0, lines[leader])
+        first = np.where(first > 0, first, within)
+        new = order[starts][first[order[starts]] == 0]   # first sightings, in key order
+        self._merge(keys[new], lines[new])
+        return first
+
+    def _merge(self, keys: np.ndarray, lines: np.ndarray) -> None:
+        """Insert sorted, unseen ``keys`` in one linear pass (no re-sort of what is stored)."""
+        at = np.searchsorted(self.keys, keys) + np.arange(len(keys))
+        merged_keys = np.empty(len(self.keys) + len(keys), np.uint64)
+        merged_lines = np.empty(len(merged_keys), np.int64)
+        old = np.ones(len(merged_keys), bool)
+        old[at] = False
+        merged_keys[at], merged_lines[at] = keys, lines
+        merged_keys[old], merged_lines[old] = self.keys, self.lines
+        self.keys, self.lines = merged_keys, merged_lines
