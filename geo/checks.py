@@ -10,7 +10,7 @@ rejected-rows file keep the detailed text (``"duplicate NIK (first on line 12)"`
 from __future__ import annotations
 
 import itertools
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd

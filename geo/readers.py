@@ -21,8 +21,8 @@ import io
 import logging
 import re
 import warnings
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -101,7 +101,9 @@ def open_table(path: str | Path, report: Report | None = None) -> Table:
     if not head.strip():
         raise EmptyInputError("file is empty (expected a header line and data rows)", file=str(path))
     if _kind(path, head) == "xlsx":
-        from geo.readers_xlsx import open_xlsx  # openpyxl is slow to import; only for workbooks
+        from geo.readers_xlsx import (
+            open_xlsx,  # openpyxl is slow to import; only for workbooks
+        )
 
         return open_xlsx(path, report)
     return _open_csv(path, head, report)

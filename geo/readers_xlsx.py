@@ -12,8 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pandas as pd
 

@@ -8,8 +8,8 @@ geocoder places the TPS later) and a Report; never touches the store. A TPS is k
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import geopandas as gpd
 import numpy as np

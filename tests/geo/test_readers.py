@@ -10,7 +10,6 @@ import pytest
 from geo.errors import EmptyInputError, EncodingProblem, InputError
 from geo.readers import ISSUE, LINE, iter_table, open_table, read_table
 from geo.report import Report
-
 from tests.conftest import FIXTURES
 
 ABC = {"a": "a", "b": "b", "c": "c"}

@@ -11,7 +11,6 @@ from geo.errors import EmptyInputError, InputError
 from geo.readers import ISSUE, LINE, open_table, read_table
 from geo.readers_xlsx import cell_text
 from geo.report import Report
-
 from tests.conftest import FIXTURES
 
 

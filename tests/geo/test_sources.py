@@ -7,12 +7,9 @@ import pytest
 from geo import sources
 from geo.errors import MissingColumnError
 from geo.readers import open_table
-
 from tests.conftest import FIXTURES
 
-GIGIT_HEADER = ("kode_tps,kode_kel,kode_kec,kode_kab,nama_kab,nama_kec,nama_kel,no_tps,dpt,dpt_l,dpt_p,phl_dpt,"
-                "phl_dptb,phl_dpk,phl_total,suara_sah,suara_tidak_sah,suara_total,paslon_01,paslon_02,paslon_03,"
-                "sirekap_timestamp").split(",")
+GIGIT_HEADER = ["kode_tps", "kode_kel", "kode_kec", "kode_kab", "nama_kab", "nama_kec", "nama_kel", "no_tps", "dpt", "dpt_l", "dpt_p", "phl_dpt", "phl_dptb", "phl_dpk", "phl_total", "suara_sah", "suara_tidak_sah", "suara_total", "paslon_01", "paslon_02", "paslon_03", "sirekap_timestamp"]
 
 
 @pytest.mark.parametrize("name, normalised", [

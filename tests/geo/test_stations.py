@@ -10,7 +10,6 @@ import pytest
 from geo.errors import EmptyInputError, EncodingProblem, InputError, MissingColumnError
 from geo.schema import LAYERS
 from geo.stations import read_tps
-
 from tests.conftest import FIXTURES
 
 FX = FIXTURES / "tps"
@@ -77,7 +76,7 @@ def test_codes_are_normalised_derived_and_defaults_filled(menteng):
     first = kept.loc["3171061001001"]
     assert (first["jam_buka"], first["jam_tutup"], first["kpps"]) == ("07:00", "13:00", 7)
     assert (first["rt"], first["rw"], first["akses_disabilitas"]) == (3, 5, True)
-    assert kept.loc["3171061001002", "akses_disabilitas"] == False  # noqa: E712 ("tidak")
+    assert kept.loc["3171061001002", "akses_disabilitas"] == False
     assert kept.loc["3171061001002", "alamat"] == "Jl. Besuki No. 3\nRT.4 RW.5 (halaman masjid)"
 
 
