@@ -23,18 +23,15 @@ import re
 import secrets
 import sqlite3
 import urllib.parse
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
-import geopandas as gpd
-import numpy as np
 import pandas as pd
-import shapely
 
-from geo.crs import STORAGE_EPSG
-from geo.errors import CodeError, CRSError, GeometryError, InputError, NotFoundError, StoreError
+from geo.errors import CodeError, NotFoundError, StoreError
 from geo.schema import LAYERS, Layer, conform, empty
-from geo.store import gpkg_binary, gpkg_schema
+from geo.store import gpkg_binary, gpkg_rows, gpkg_schema
 from geo.store.base import Store
 
 log = logging.getLogger(__name__)
@@ -140,8 +137,8 @@ class GpkgStore(Store):
 
     def update(self, layer: str, frame: pd.DataFrame, columns: list[str]) -> int:
         spec = _layer(layer)
-        frame = _update_frame(spec, frame, list(columns))
-        values = [_column_values(frame, spec, c) for c in (*columns, *spec.key)]
+        frame = gpkg_rows.update_frame(spec, frame, list(columns))
+        values = [gpkg_rows.column_values(frame, spec, c) for c in (*columns, *spec.key)]
         sets = ", ".join(f'"{_sql_column(c)}" = ?' for c in columns)
         where = " AND ".join(f'"{k}" = ?' for k in spec.key)
         with self._transaction(f"update layer {layer!r}") as conn:
@@ -184,7 +181,7 @@ class GpkgStore(Store):
         with self._connect(f"read layer {spec.name!r}", mmap=True) as conn:
             cur = conn.execute(sql, params)
             while rows := cur.fetchmany(chunksize):
-                yield _frame(rows, spec)
+                yield gpkg_rows.frame_from_rows(rows, spec)
 
     def counts(self) -> dict[str, int]:
         with self._connect("count rows") as conn:
@@ -222,14 +219,14 @@ class _Loader:
     def run(self, chunks: Iterable[pd.DataFrame]) -> int:
         inserted = 0
         for chunk in chunks:
-            frame = _prepare(chunk, self.spec)
+            frame = gpkg_rows.prepare_chunk(chunk, self.spec)
             if frame.empty:
                 continue
             deleting = self._stage_scope(frame)
             self._maybe_defer(deleting + len(frame))
             self.conn.execute(f'DELETE FROM "{self.spec.name}" WHERE "{self.spec.scope}" IN '
                               "(SELECT v FROM temp._new_scope)")
-            values = [_column_values(frame, self.spec, c) for c in self.columns]
+            values = [gpkg_rows.column_values(frame, self.spec, c) for c in self.columns]
             self.conn.executemany(self.insert_sql, zip(*values))
             inserted += len(frame)
         for ix in self.deferred:
@@ -242,7 +239,7 @@ class _Loader:
         scope = frame[self.spec.scope].dropna().unique()
         self.conn.execute("DELETE FROM temp._new_scope")
         self.conn.executemany("INSERT OR IGNORE INTO temp._new_scope (v) VALUES (?)",
-                              ((v,) for v in _py_list(scope)))
+                              ((v,) for v in gpkg_rows.py_list(scope)))
         self.conn.execute("DELETE FROM temp._new_scope WHERE v IN (SELECT v FROM temp._seen_scope)")
         self.conn.execute("INSERT INTO temp._seen_scope SELECT v FROM temp._new_scope")
         return self.conn.execute(f'SELECT count(*) FROM "{self.spec.name}" WHERE "{self.spec.scope}" IN '
@@ -298,76 +295,6 @@ def _select(spec: Layer, kode: str | None) -> tuple[str, tuple]:
         # a range on the prefix uses the index (codes compare bytewise, '9' + 1 == ':')
         where, params = f' WHERE "{col}" >= ? AND "{col}" < ?', (prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1))
     return f'SELECT {cols} FROM "{spec.name}"{where} ORDER BY {order}, "{gpkg_schema.FID}"', params
-
-
-def _frame(rows: list[tuple], spec: Layer) -> pd.DataFrame:
-    """A conforming frame from fetched rows (columns in ``spec.all_columns`` order)."""
-    raw = pd.DataFrame.from_records(rows, columns=spec.all_columns, coerce_float=False)
-    if not spec.geometry:
-        return conform(raw, spec.name)
-    geoms = gpkg_binary.decode(raw["geometry"].tolist(), table=spec.name)
-    frame = gpd.GeoDataFrame(raw.drop(columns="geometry"), geometry=gpd.GeoSeries(geoms), crs=STORAGE_EPSG)
-    return conform(frame, spec.name)
-
-
-def _prepare(chunk: pd.DataFrame, spec: Layer) -> pd.DataFrame:
-    """Conform a chunk to the layer and check its geometries (CRS, type)."""
-    if spec.geometry and isinstance(chunk, gpd.GeoDataFrame) and chunk.crs is not None \
-            and chunk.crs.to_epsg() != STORAGE_EPSG:
-        raise CRSError(f"layer {spec.name}: geometries must be in EPSG:{STORAGE_EPSG} to be stored, got {chunk.crs}")
-    frame = conform(chunk, spec.name)
-    if spec.geometry:
-        geoms = np.asarray(frame.geometry.values, dtype=object)
-        fixed = _check_geometry_type(geoms, spec)
-        if fixed is not geoms:
-            frame["geometry"] = gpd.GeoSeries(fixed, index=frame.index, crs=STORAGE_EPSG)
-    return frame
-
-
-def _check_geometry_type(geoms: np.ndarray, spec: Layer) -> np.ndarray:
-    """Return ``geoms`` (a copy with Polygons promoted to MultiPolygons if any); raise on other types."""
-    types = shapely.get_type_id(geoms)           # -1 for None
-    want = {"Point": 0, "MultiPolygon": 6}[spec.geometry]
-    if spec.geometry == "MultiPolygon" and (types == 3).any():
-        geoms = geoms.copy()
-        geoms[types == 3] = shapely.multipolygons(geoms[types == 3][:, None])
-        types = np.where(types == 3, 6, types)
-    bad = np.flatnonzero((types != want) & (types != -1))
-    if len(bad):
-        raise GeometryError(f"layer {spec.name}: {len(bad)} geometries are not {spec.geometry} "
-                            f"(first at row {bad[0]})", field="geometry", value=geoms[bad[0]].geom_type)
-    return geoms
-
-
-def _column_values(frame: pd.DataFrame, spec: Layer, col: str) -> list:
-    """One column as a list of Python values for sqlite (NA -> None, geometry -> GeoPackage blob)."""
-    if col == "geometry":
-        return gpkg_binary.encode(np.asarray(frame.geometry.values, dtype=object), STORAGE_EPSG)
-    return _py_list(frame[col].astype(spec.columns[col]))
-
-
-def _py_list(values) -> list:
-    return pd.Series(values).to_numpy(dtype=object, na_value=None).tolist()
-
-
-def _update_frame(spec: Layer, frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """Check an update's columns; return the frame with key and columns (geometry type-checked)."""
-    allowed = [c for c in spec.all_columns if c not in spec.key]
-    for col in columns:
-        if col not in allowed:
-            raise InputError(f"cannot update column {col!r} of layer {spec.name}: expected one of {allowed}",
-                             field=col)
-    for col in (*spec.key, *columns):
-        present = isinstance(frame, gpd.GeoDataFrame) if col == "geometry" else col in frame
-        if not present:
-            raise InputError(f"update of layer {spec.name}: the frame lacks column {col!r}", field=col)
-    out = pd.DataFrame({c: frame[c] for c in (*spec.key, *columns) if c != "geometry"}, index=frame.index)
-    if "geometry" not in columns:
-        return out
-    if frame.crs is not None and frame.crs.to_epsg() != STORAGE_EPSG:
-        raise CRSError(f"layer {spec.name}: geometries must be in EPSG:{STORAGE_EPSG} to be stored, got {frame.crs}")
-    geoms = _check_geometry_type(np.asarray(frame.geometry.values, dtype=object), spec)
-    return gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geoms, index=frame.index), crs=STORAGE_EPSG)
 
 
 def _bump_version(conn: sqlite3.Connection) -> None:

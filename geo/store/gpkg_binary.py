@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import sqlite3
 import struct
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import shapely

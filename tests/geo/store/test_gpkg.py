@@ -22,7 +22,14 @@ from pandas.testing import assert_frame_equal
 from shapely.geometry import MultiPolygon, Point, Polygon, box
 
 from geo import schema
-from geo.errors import CodeError, CRSError, GeometryError, InputError, NotFoundError, StoreError
+from geo.errors import (
+    CodeError,
+    CRSError,
+    GeometryError,
+    InputError,
+    NotFoundError,
+    StoreError,
+)
 from geo.store import gpkg
 from geo.store.gpkg import GpkgStore
 
