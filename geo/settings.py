@@ -5,6 +5,8 @@
 ``PETATPS_NIK_KEY``  secret key for the keyed NIK/KK hash (required in production).
 ``PETATPS_ENV``      ``development`` (default) or ``production``.
 ``PETATPS_MAX_PER_TPS`` voters-per-TPS cap (default 300, Pemilu 2024; Pilkada 2024: 600).
+``PETATPS_BASEMAP_URL``, ``PETATPS_BASEMAP_ATTRIBUTION`` raster base map of maps and pages
+                     (default OpenStreetMap tiles with attribution).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from typing import Mapping
 from geo.errors import ConfigError
 
 DEV_NIK_KEY = "petatps-development-key-not-for-production"
+OSM_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,6 +30,8 @@ class Settings:
     nik_key: str = DEV_NIK_KEY
     env: str = "development"
     max_per_tps: int = 300
+    basemap_url: str = OSM_URL
+    basemap_attribution: str = OSM_ATTRIBUTION
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> "Settings":
@@ -36,6 +42,8 @@ class Settings:
             "nik_key": env.get("PETATPS_NIK_KEY", DEV_NIK_KEY),
             "env": env.get("PETATPS_ENV", "development"),
             "max_per_tps": _int(env.get("PETATPS_MAX_PER_TPS", "300"), "PETATPS_MAX_PER_TPS"),
+            "basemap_url": env.get("PETATPS_BASEMAP_URL", OSM_URL),
+            "basemap_attribution": env.get("PETATPS_BASEMAP_ATTRIBUTION", OSM_ATTRIBUTION),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         s = cls(**values)

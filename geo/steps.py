@@ -86,3 +86,48 @@ def read_candidates(path: str | Path) -> gpd.GeoDataFrame:
 
 def _or_none(frame):
     return None if frame is None or frame.empty else frame
+
+
+EXPORT_KINDS = ("maps", "geojson", "tiles", "bundle")
+
+
+def export_step(store: Store, kind: str, out_dir: str | Path, *, kode: str | None = None,
+                zooms: tuple[int, int] | None = None, formats: tuple[str, ...] = ("geojson", "mvt"),
+                basemap_url: str | None = None, basemap_attribution: str | None = None) -> Report:
+    """Export maps, GeoJSON, tiles or the whole static bundle of the stored layers to ``out_dir``.
+
+    Parameters
+    ----------
+    kind : {"maps", "geojson", "tiles", "bundle"}
+    kode : str, optional
+        Limit to a kota/kecamatan/kelurahan code.
+    zooms : (int, int), optional
+        Lowest and highest TPS tile zoom (default 10–17).
+    """
+    from geo import export, maps, tiles
+
+    if kind not in EXPORT_KINDS:
+        raise InputError(f"unknown export {kind!r}; expected one of {', '.join(EXPORT_KINDS)}")
+    tps, kelurahan = store.read("tps", kode=kode), store.read("kelurahan", kode=kode)
+    if kelurahan.empty:
+        raise NotFoundError(f"no kelurahan in the store{' for ' + kode if kode else ''}: load boundaries first")
+    rw, rt = (_or_none(store.read(level, kode=kode)) for level in ("rw", "rt"))
+    version = store.data_version()
+    base = maps.BaseMap(url=basemap_url or maps.OSM.url, attribution=basemap_attribution or maps.OSM.attribution)
+    opts = {"tps": tiles.TileOptions(zooms=tuple(range(zooms[0], zooms[1] + 1)))} if zooms else None
+    if kind == "maps":
+        report = export.export_maps(out_dir, kelurahan=kelurahan, tps=tps, rw=rw, rt=rt, data_version=version,
+                                    base_map=base)
+    elif kind == "geojson":
+        report = export.export_geojson(out_dir, tps=tps, kelurahan=kelurahan, rw=rw, data_version=version)
+    elif kind == "tiles":
+        report = export.export_tiles(out_dir, tps=tps, kelurahan=kelurahan, rw=rw, data_version=version,
+                                     options=opts, formats=formats, attribution=base.attribution)
+    else:
+        report = export.export_bundle(out_dir, tps=tps, kelurahan=kelurahan, rw=rw, rt=rt, data_version=version,
+                                      base_map=base, tile_options=opts, formats=formats)
+    report.figures.setdefault("data_version", version)
+    if kode:
+        report.figures["kode"] = kode
+    store.record_run(report.to_dict())
+    return report

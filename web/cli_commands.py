@@ -115,3 +115,32 @@ def geocode_cmd(env: Env, out: Path | None, candidates: Path | None, tolerance_m
                                    max_per_tps=max_per_tps or env.settings.max_per_tps, out=out,
                                    reports_dir=env.reports_dir)
     return report
+
+
+@command(main, "export")
+@click.argument("kind", type=click.Choice(["maps", "geojson", "tiles", "bundle"]))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output folder.")
+@click.option("--kode", default=None, help="Limit to a kota/kecamatan/kelurahan code, e.g. 3171.")
+@click.option("--zoom", "zoom", default=None, metavar="MIN-MAX", help="TPS tile zooms, e.g. 10-16 (default 10-17).")
+@click.option("--format", "formats", default="geojson,mvt", show_default=True,
+              type=click.Choice(["geojson", "mvt", "geojson,mvt", "mvt,geojson"]), help="Tile formats.")
+def export_cmd(env: Env, kind: str, out: Path, kode: str | None, zoom: str | None, formats: str):
+    """Export Leaflet maps, GeoJSON, tiles (GeoJSON/MVT + TileJSON) or a static bundle to host as is."""
+    from geo.codes import parse_wilayah
+    from geo.steps import export_step
+
+    return export_step(env.store, kind, out, kode=parse_wilayah(kode) if kode else None, zooms=_zooms(zoom),
+                       formats=tuple(formats.split(",")), basemap_url=env.settings.basemap_url,
+                       basemap_attribution=env.settings.basemap_attribution)
+
+
+def _zooms(text: str | None) -> tuple[int, int] | None:
+    if not text:
+        return None
+    try:
+        lo, hi = (int(v) for v in text.split("-"))
+    except ValueError:
+        raise click.BadParameter(f"expected MIN-MAX such as 10-16, got {text!r}", param_hint="--zoom") from None
+    if not 0 <= lo <= hi <= 22:
+        raise click.BadParameter(f"zooms must satisfy 0 <= MIN <= MAX <= 22, got {text!r}", param_hint="--zoom")
+    return lo, hi

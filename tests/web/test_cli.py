@@ -150,3 +150,23 @@ def test_geocode_real_tps_all_inside_kelurahan(db_args, real_data, tmp_path):
 def test_geocode_without_tps_is_a_clear_error(db_args):
     result = CliRunner().invoke(main, db_args + ["geocode"])
     assert result.exit_code == 1 and "load tps" in result.stderr
+
+
+def test_export_bundle_of_a_kota(db_args, real_data, tmp_path):
+    run(db_args + ["load", "boundaries", str(real_data / KEL), "--level", "kelurahan"])
+    run(db_args + ["load", "tps", str(real_data / TPS)])
+    run(db_args + ["geocode"])
+    out = tmp_path / "bundle"
+    rep = run(db_args + ["export", "bundle", "--out", str(out), "--kode", "3171", "--zoom", "10-13", "--json"])
+    assert rep["figures"]["kode"] == "3171" and rep["rows_read"] == 3129
+    assert (out / "embed.html").exists() and (out / "maps" / "overview.html").exists()
+    tilejson = json.loads(next((out / "tiles").rglob("*.json")).read_text())
+    assert tilejson["tilejson"] == "3.0.0"
+    html = (out / "maps" / "overview.html").read_text()
+    assert "cdn.jsdelivr" not in html and "code.jquery" not in html
+
+
+def test_export_usage_errors(tmp_path):
+    result = CliRunner().invoke(main, ["--home", str(tmp_path), "export", "tiles", "--out", str(tmp_path / "o"),
+                                       "--zoom", "12-3"])
+    assert result.exit_code == 2 and "--zoom" in result.output
