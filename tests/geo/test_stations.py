@@ -182,3 +182,14 @@ def test_all_real_gigit_rows_load_with_the_known_quirks(real_data):
     assert set(report.figures["tps_per_kota"]) == {"3101", "3171", "3172", "3173", "3174", "3175"}
     assert gdf["dpt"].notna().sum() == 13_848 - 338
     assert gdf["kode_tps"].is_unique
+
+
+def test_rejects_exactly_the_dirty_rows_the_generator_planted(tmp_path):
+    generate = pytest.importorskip("geo.generate")
+    generate.generate_city(tmp_path, voters=3_000, seed=5, kode="317106")
+    truth = pd.read_csv(tmp_path / "truth" / "dirty_rows.csv")
+    planted = truth[(truth["file"] == "tps.csv") & ~truth["kind"].str.startswith("coord_")]   # coordinates: geocoder
+    gdf, report = read_tps(tmp_path / "tps.csv")
+    assert report.balanced and len(planted) > 0
+    assert sorted(p.line for p in report.rejections) == sorted(planted["line"])
+    assert gdf["lat_src"].notna().any()

@@ -268,3 +268,12 @@ def test_speed_and_memory_on_one_million_rows(tmp_path):
     assert m["rows"] == 999_000 and m["rejected"] == 1_000
     assert 1_000_000 / m["cpu"] >= 150_000, m
     assert m["rss_mb"] < 1_000, m
+
+
+def test_rejects_exactly_the_dirty_rows_the_generator_planted(tmp_path):
+    generate = pytest.importorskip("geo.generate")
+    generate.generate_city(tmp_path, voters=3_000, seed=5, kode="317106")
+    truth = pd.read_csv(tmp_path / "truth" / "dirty_rows.csv")
+    _, report = _load(tmp_path / "dpt.csv", chunksize=1_000)
+    assert report.balanced and report.rows_rejected == len(report.rejections) > 0
+    assert sorted(p.line for p in report.rejections) == sorted(truth.loc[truth["file"] == "dpt.csv", "line"])
