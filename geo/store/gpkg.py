@@ -201,20 +201,22 @@ class GpkgStore(Store):
 
 
 class _Loader:
-    """One load inside an open transaction: delete by scope as scope values first appear, insert."""
+    """One load inside an open transaction: per chunk, delete the stored rows of its scope values,
+    then insert it. Rows stored before the load have ``fid <= before`` (AUTOINCREMENT), so a scope
+    value met again in a later chunk never deletes rows this load inserted."""
 
     def __init__(self, conn: sqlite3.Connection, spec: Layer):
         self.conn, self.spec = conn, spec
-        self.table_rows = conn.execute(f'SELECT count(*) FROM "{spec.name}"').fetchone()[0]
+        self.table_rows, self.before = conn.execute(
+            f'SELECT count(*), coalesce(max("{gpkg_schema.FID}"), 0) FROM "{spec.name}"').fetchone()
         self.touched = 0
         self.deferred: list[gpkg_schema.Index] = []
-        cols = [*spec.columns, *(["geometry"] if spec.geometry else [])]
-        self.columns = cols
-        names = ", ".join(f'"{_sql_column(c)}"' for c in cols)
-        self.insert_sql = f'INSERT INTO "{spec.name}" ({names}) VALUES ({", ".join("?" * len(cols))})'
-        conn.execute("CREATE TEMP TABLE IF NOT EXISTS _seen_scope (v PRIMARY KEY)")
-        conn.execute("CREATE TEMP TABLE IF NOT EXISTS _new_scope (v PRIMARY KEY)")
-        conn.execute("DELETE FROM temp._seen_scope")
+        self.columns = spec.all_columns
+        names = ", ".join(f'"{_sql_column(c)}"' for c in self.columns)
+        self.insert_sql = f'INSERT INTO "{spec.name}" ({names}) VALUES ({", ".join("?" * len(self.columns))})'
+        self.old_rows = (f'FROM "{spec.name}" WHERE "{spec.scope}" IN (SELECT v FROM temp._scope) '
+                         f'AND "{gpkg_schema.FID}" <= {int(self.before)}')
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS _scope (v PRIMARY KEY)")
 
     def run(self, chunks: Iterable[pd.DataFrame]) -> int:
         inserted = 0
@@ -222,28 +224,18 @@ class _Loader:
             frame = gpkg_rows.prepare_chunk(chunk, self.spec)
             if frame.empty:
                 continue
-            deleting = self._stage_scope(frame)
+            self.conn.execute("DELETE FROM temp._scope")
+            self.conn.executemany("INSERT OR IGNORE INTO temp._scope (v) VALUES (?)",
+                                  ((v,) for v in gpkg_rows.py_list(frame[self.spec.scope].dropna().unique())))
+            deleting = self.conn.execute(f"SELECT count(*) {self.old_rows}").fetchone()[0]
             self._maybe_defer(deleting + len(frame))
-            self.conn.execute(f'DELETE FROM "{self.spec.name}" WHERE "{self.spec.scope}" IN '
-                              "(SELECT v FROM temp._new_scope)")
+            self.conn.execute(f"DELETE {self.old_rows}")
             values = [gpkg_rows.column_values(frame, self.spec, c) for c in self.columns]
             self.conn.executemany(self.insert_sql, zip(*values))
             inserted += len(frame)
         for ix in self.deferred:
             self.conn.execute(ix.ddl)
         return inserted
-
-    def _stage_scope(self, frame: pd.DataFrame) -> int:
-        """Put the chunk's scope values not seen earlier in this load into temp._new_scope;
-        return how many stored rows they will delete."""
-        scope = frame[self.spec.scope].dropna().unique()
-        self.conn.execute("DELETE FROM temp._new_scope")
-        self.conn.executemany("INSERT OR IGNORE INTO temp._new_scope (v) VALUES (?)",
-                              ((v,) for v in gpkg_rows.py_list(scope)))
-        self.conn.execute("DELETE FROM temp._new_scope WHERE v IN (SELECT v FROM temp._seen_scope)")
-        self.conn.execute("INSERT INTO temp._seen_scope SELECT v FROM temp._new_scope")
-        return self.conn.execute(f'SELECT count(*) FROM "{self.spec.name}" WHERE "{self.spec.scope}" IN '
-                                 "(SELECT v FROM temp._new_scope)").fetchone()[0]
 
     def _maybe_defer(self, upcoming: int) -> None:
         """Drop the deferrable indexes once this load is big compared with the table."""

@@ -245,6 +245,15 @@ def test_deferred_indexes_are_rebuilt(store, monkeypatch):
     assert store.counts()["voters"] == 60
 
 
+def test_scope_repeated_across_chunks_replaces_old_rows_once(store):
+    store.load("voters", [_voters("3171011001", 10), _voters("3171011002", 2)])
+    store.load("voters", [_voters("3171011001", 4, start=100), _voters("3171011001", 3, start=200)])
+    back = store.read("voters")
+    assert back.voter_key[back.kode_kel == "3171011001"].str[-3:].tolist() == \
+        ["100", "101", "102", "103", "200", "201", "202"]
+    assert (back.kode_kel == "3171011002").sum() == 2
+
+
 def test_duplicate_key_is_a_store_error_and_rolls_back(store):
     store.load("tps", [_tps(2)])
     before = _dump(store)
