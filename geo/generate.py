@@ -21,9 +21,8 @@ import dataclasses
 import json
 import logging
 import time
-from pathlib import Path
-
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -101,8 +100,7 @@ def generate_city(out_dir: str | Path, *, voters: int = 50_000, seed: int = 0, k
     picks = _dpt_picks(plan, city, seed, dirty, dirty_share)
     dpt = _write_dpt(out / "dpt.csv", city, plan, seed, max_per_tps, picks, rt_xy)
     tps = dpt.tps
-    tps_rows, tps_dirty = _write_tps(out / "tps.csv", tps, city, plan, table, xy, seed, dirty, dirty_share,
-                                     max_per_tps)
+    tps_rows, tps_dirty = _write_tps(out / "tps.csv", tps, city, plan, xy, seed, dirty, dirty_share, max_per_tps)
     gaps, gap_figures = gap_rows(plan, city, rt_xy, dpt.rt_voters, tps, max_per_tps)
     dirty_rows = pd.concat([dpt.dirty, tps_dirty], ignore_index=True)
     figures = _figures(city, dpt, voters, dirty_rows, gaps)
@@ -179,8 +177,8 @@ def _tps_frame(parts: list[dict], city) -> pd.DataFrame:
     return tps
 
 
-def _write_tps(path: Path, tps: pd.DataFrame, city, plan: Plan, table: pd.DataFrame, xy: np.ndarray, seed: int,
-               dirty: bool, share: float, cap: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _write_tps(path: Path, tps: pd.DataFrame, city, plan: Plan, xy: np.ndarray, seed: int, dirty: bool,
+               share: float, cap: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Write tps.csv (with its dirty rows); return the clean rows with truth columns and the dirty rows."""
     rng = np.random.default_rng([seed, STREAM_TPS])
     rows = tps_table(tps, city.kel, plan, rng, _to_lonlat)
@@ -255,11 +253,6 @@ def _write_truth(folder: Path, tps: pd.DataFrame, rows: pd.DataFrame, dirty_rows
     gaps.to_csv(folder / "gaps.csv", index=False, lineterminator="\n")
     summary = {"parameters": params, "counts": figures, "gaps": gap_figures, "notes": plan.notes}
     (folder / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
-
-
-def _no_dirty() -> pd.DataFrame:
-    return pd.DataFrame({"file": pd.Series(dtype=str), "line": pd.Series(dtype=np.int64),
-                         "kind": pd.Series(dtype=str), "field": pd.Series(dtype=str)})
 
 
 @lru_cache(maxsize=2)

@@ -19,6 +19,16 @@ How each gap is planted (all three are listed in ``truth/gaps.csv``):
 
 A gap that the city is too small for (e.g. no kelurahan with more voters than the cap) is not
 planted, and the plan says why.
+
+So that these are the only gaps: no dirty DPT or TPS row falls in a planted kelurahan; the TPS of
+the gap kelurahan always carry an address; a TPS row the loader will reject (bad ``kode_kel``)
+is only chosen where its kelurahan keeps enough TPS and its RW keeps another TPS; every other
+TPS sits in the RT nearest to the farthest of its voters, and sparse RWs get one TPS per
+0.15 km². At low densities (a few percent of Jakarta's 8.3 M voters) RTs far from any TPS can
+still occur; ``summary.json`` gives the largest such distance outside the planted RW
+(``max_dist_nearest_tps_m_outside_planted_rw``) next to the planted one, so a test can choose a
+threshold between them. With the 500 m default: Jakarta Pusat from ~20,000 voters, the larger
+kota from ~10 % of their real voters, and all of DKI at 200,000 or 8.3 M voters.
 """
 
 from __future__ import annotations
@@ -144,6 +154,8 @@ def gap_rows(plan: Plan, city, rt_xy: np.ndarray, rt_voters: np.ndarray, tps: pd
         nearest[populated] = cKDTree(tps[["x", "y"]].to_numpy()).query(rt_xy[populated])[0]
     in_gap = city.rt["rw_idx"].to_numpy() == plan.gap_rw
     rows = []
+    if plan.gap_rw >= 0 and not (in_gap & populated).any():
+        plan.notes.append("rw_no_tps_nearby not planted: too few voters for anyone to live in the planted RW")
     if plan.gap_rw >= 0 and (in_gap & populated).any():
         rows.append(_row("rw_no_tps_nearby", "rw", city, plan.gap_kel, rw=int(city.rw["rw"].iat[plan.gap_rw]),
                          voters=int(rt_voters[in_gap].sum()), dist=float(np.nanmin(nearest[in_gap & populated])),
@@ -164,7 +176,8 @@ def gap_rows(plan: Plan, city, rt_xy: np.ndarray, rt_voters: np.ndarray, tps: pd
     figures = {"rt_with_voters": int(populated.sum()),
                "max_dist_nearest_tps_m_outside_planted_rw":
                    round(float(np.nanmax(nearest[other])), 1) if other.any() else None}
-    return pd.DataFrame(rows, columns=GAP_COLUMNS), figures
+    gaps = pd.DataFrame(rows, columns=GAP_COLUMNS)
+    return gaps.astype({c: "Int64" for c in ("rw", "voters", "n_tps", "tps_needed")}), figures
 
 
 GAP_COLUMNS = ["gap", "level", "kode_kel", "rw", "kode_tps", "voters", "n_tps", "tps_needed", "dist_nearest_m",

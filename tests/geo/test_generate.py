@@ -92,13 +92,13 @@ def test_bad_arguments_raise_domain_errors(tmp_path, kwargs, error):
         generate_city(tmp_path / "x", **{"voters": 100, **kwargs})
 
 
-def test_clean_city_without_voters(tmp_path):
-    report = generate_city(tmp_path, voters=0, seed=0, kode="3171011001", dirty=False)
+def test_whole_city_without_voters_has_the_same_areas(tmp_path, dki):
+    report = generate_city(tmp_path, voters=0, seed=1, dirty=False)
     assert _csv(tmp_path / "dpt.csv").columns.tolist() == DPT_COLUMNS
     assert len(_csv(tmp_path / "dpt.csv")) == 0 and len(_csv(tmp_path / "tps.csv")) == 0
-    assert len(_csv(tmp_path / "truth" / "dirty_rows.csv")) == 0
-    assert report.figures["kelurahan"] == 1 and report.figures["rw"] >= 1 and report.figures["rt"] >= 6
-    assert any("not planted" in n for n in report.notes)
+    assert len(_csv(tmp_path / "truth" / "dirty_rows.csv")) == 0 and len(_csv(tmp_path / "truth" / "gaps.csv")) == 0
+    assert {k: report.figures[k] for k in LEVELS} == {k: dki[1].figures[k] for k in LEVELS}
+    assert sum("not planted" in n for n in report.notes) == 3
 
 
 def test_clean_city_has_no_dirty_rows(tmp_path):
@@ -312,13 +312,22 @@ def test_planted_gaps_are_there_and_alone(which, request):
     tps = _csv(city / "tps.csv").drop_duplicates("kode_tps")
     few = gaps[gaps["gap"] == "too_few_tps"].iloc[0]
     mine = tps[tps["kode_tps"].str[:10] == few["kode_kel"]]
-    assert len(mine) < mine["dpt"].astype(int).sum() / CAP
-    nearest, in_gap = _nearest_tps_per_rt(city, gaps[gaps["gap"] == "rw_no_tps_nearby"].iloc[0])
-    deep, elsewhere = nearest[in_gap].min(), nearest[~in_gap].max()
+    assert len(mine) == int(few["n_tps"]) < mine["dpt"].astype(int).sum() / CAP
+    deep = float(gaps.loc[gaps["gap"] == "rw_no_tps_nearby", "dist_nearest_m"].iloc[0])
+    elsewhere = json.loads((city / "truth" / "summary.json").read_text())["gaps"][
+        "max_dist_nearest_tps_m_outside_planted_rw"]
     assert deep > 500 > elsewhere, (deep, elsewhere)
+
+
+def test_gap_distances_hold_when_measured_from_the_files(kota):
+    """The generator's distance figures, recomputed independently from the written files."""
+    city = kota[0]
+    gaps = _csv(city / "truth" / "gaps.csv")
+    nearest, in_gap = _nearest_tps_per_rt(city, gaps[gaps["gap"] == "rw_no_tps_nearby"].iloc[0])
     summary = json.loads((city / "truth" / "summary.json").read_text())["gaps"]
-    assert summary["max_dist_nearest_tps_m_outside_planted_rw"] == pytest.approx(elsewhere, abs=1)
-    assert float(gaps.loc[gaps["gap"] == "rw_no_tps_nearby", "dist_nearest_m"].iloc[0]) == pytest.approx(deep, abs=1)
+    assert summary["max_dist_nearest_tps_m_outside_planted_rw"] == pytest.approx(nearest[~in_gap].max(), abs=1)
+    assert float(gaps.loc[gaps["gap"] == "rw_no_tps_nearby", "dist_nearest_m"].iloc[0]) == pytest.approx(
+        nearest[in_gap].min(), abs=1)
 
 
 def _nearest_tps_per_rt(city, gap) -> tuple[pd.Series, pd.Series]:
@@ -333,7 +342,7 @@ def _nearest_tps_per_rt(city, gap) -> tuple[pd.Series, pd.Series]:
     dpt = _csv(city / "dpt.csv")
     key = dpt["kode_kel"] + "-" + dpt["rw"].str.zfill(3) + "-" + dpt["rt"].str.zfill(3)
     inhabited = rt["kode"].isin(set(key)).to_numpy()
-    in_gap = ((rt["kode_kel"] == gap["kode_kel"]) & (rt["rw"] == int(float(gap["rw"])))).to_numpy()
+    in_gap = ((rt["kode_kel"] == gap["kode_kel"]) & (rt["rw"] == int(gap["rw"]))).to_numpy()
     return pd.Series(dist[inhabited]), pd.Series(in_gap[inhabited])
 
 
