@@ -27,10 +27,12 @@ _MDAYS = np.array([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 
 def arrow(values: pd.Series) -> pa.Array:
     """The Arrow string array behind a text Series (zero-copy for pyarrow-backed strings)."""
-    arr = pa.array(values.array if isinstance(values.array, pd.arrays.ArrowStringArray)
-                   else values.astype("string[pyarrow]").array)
-    arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
-    return arr.cast(pa.large_string())
+    backing = values.array if isinstance(values.array, pd.arrays.ArrowStringArray) else \
+        values.astype("string[pyarrow]").array
+    arr = backing._pa_array if hasattr(backing, "_pa_array") else pa.chunked_array([pa.array(backing)])
+    # One chunk is used as is (readers.iter_table yields single-chunk columns); more are combined.
+    arr = arr.chunk(0) if arr.num_chunks == 1 else arr.combine_chunks()
+    return arr if arr.type == pa.large_string() else arr.cast(pa.large_string())
 
 
 def plain_digits(values: pd.Series, shortest: int, longest: int | None = None) -> np.ndarray:
