@@ -92,6 +92,8 @@ def read_dpt(path: str | Path, *, key: bytes, rejected_path: str | Path | None =
     report.note(f"recognised as {source.name}")
     for quirk in source.quirks:
         report.note(quirk)
+    if "jenis_kelamin" not in mapping.values():
+        report.note("no jenis_kelamin column: sex taken from the NIK (day + 40 for women)")
     return DptReader(table, mapping, report, key=key, rejected_path=rejected_path, chunksize=chunksize,
                      kelurahan_codes=_codes(kelurahan_codes), tps_codes=_codes(tps_codes, digits=13))
 
@@ -198,7 +200,7 @@ def validate_chunk(raw: pd.DataFrame, checks: RowChecks, known_kelurahan: np.nda
     checks.reject(year.isna(), "tanggal_lahir",
                   "tanggal_lahir not a date (expected DD-MM-YYYY, DD/MM/YYYY or YYYY-MM-DD)", raw["tanggal_lahir"])
     frame["tahun_lahir"], frame["_ddmmyy"] = year, ddmmyy
-    frame["_jk"] = raw["jenis_kelamin"] if "jenis_kelamin" in raw else pd.Series("", index=raw.index, dtype=str)
+    frame["_jk"] = raw["jenis_kelamin"] if "jenis_kelamin" in raw else pd.Series(pd.NA, index=raw.index, dtype="string")
     return frame
 
 
@@ -213,8 +215,9 @@ def warn_chunk(frame: pd.DataFrame, checks: RowChecks, tps_codes: np.ndarray | N
     checks.warn(ok & (frame["_ddmmyy"] != nik_ddmmyy).fillna(False), "tanggal_lahir",
                 "NIK birth date (DDMMYY) differs from tanggal_lahir")
     sex = _sex(frame["_jk"])
-    checks.warn(ok & sex.isna(), "jenis_kelamin", "jenis_kelamin missing or not L/P: taken from the NIK",
-                frame["_jk"])
+    if frame["_jk"].notna().any():  # NA throughout: the file has no such column (noted once)
+        checks.warn(ok & sex.isna(), "jenis_kelamin", "jenis_kelamin missing or not L/P: taken from the NIK",
+                    frame["_jk"])
     checks.warn(ok & (sex != nik_sex).fillna(False), "jenis_kelamin", "NIK sex (day + 40 for women) differs "
                 "from jenis_kelamin", sex)
     frame["jenis_kelamin"] = sex.fillna(nik_sex)

@@ -193,3 +193,13 @@ def test_rejects_exactly_the_dirty_rows_the_generator_planted(tmp_path):
     assert report.balanced and len(planted) > 0
     assert sorted(p.line for p in report.rejections) == sorted(planted["line"])
     assert gdf["lat_src"].notna().any()
+
+
+def test_a_list_with_only_kode_tps_derives_kelurahan_and_number(tmp_path):
+    path = tmp_path / "tps.csv"
+    path.write_text("Kode TPS,Jumlah DPT\n3171061001001,200\n31.71.06.1001.002,\n31710610010,5\n", encoding="utf-8")
+    gdf, report = read_tps(path)
+    assert gdf[["kode_tps", "kode_kel", "no_tps"]].values.tolist() == [
+        ["3171061001001", "3171061001", 1], ["3171061001002", "3171061001", 2]]
+    assert [(p.line, p.field, p.reason) for p in report.rejections] == [
+        (4, "kode_tps", "bad kode_tps (expected 13 digits)")]

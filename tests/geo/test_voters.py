@@ -282,3 +282,14 @@ def test_rejects_exactly_the_dirty_rows_the_generator_planted(tmp_path):
     _, report = _load(tmp_path / "dpt.csv", chunksize=1_000)
     assert report.balanced and report.rows_rejected == len(report.rejections) > 0
     assert sorted(p.line for p in report.rejections) == sorted(truth.loc[truth["file"] == "dpt.csv", "line"])
+
+
+def test_without_a_sex_column_sex_comes_from_the_nik_with_one_note(tmp_path):
+    path = tmp_path / "dpt.csv"
+    path.write_text("NIK,NKK,NAMA,TGL LAHIR,RT,RW,KELURAHAN,TPS\n"
+                    "3171061708800001,3171060101080001,BUDI,17-08-1980,1,2,3171061001,1\n"
+                    "3171064503820001,3171060101080001,SITI,05-03-1982,1,2,3171061001,1\n", encoding="utf-8")
+    frame, report = _load(path)
+    assert frame["jenis_kelamin"].tolist() == ["L", "P"]
+    assert "no jenis_kelamin column: sex taken from the NIK (day + 40 for women)" in report.notes
+    assert not report.warning_counts and frame["alamat"].isna().all()
