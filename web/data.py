@@ -148,6 +148,23 @@ def install(app: Flask, get_store: Callable[[], Any]) -> DataCache:
     return cache
 
 
+def warm(app: Flask, *, voters: bool = True) -> Snapshot:
+    """Build every part of the current snapshot now (e.g. in the gunicorn master before forking)."""
+    snap = snapshot(app)
+    started = time.perf_counter()
+    for name in PUBLIC_LAYERS:
+        snap.features(name)
+        snap.tiles(name)
+    snap.points()
+    snap.areas()
+    snap.tps_by_code()
+    lookup = snap.lookup()
+    if voters:
+        lookup("3171010101900001")      # a valid NIK: builds the DPT index (the answer is discarded)
+    log.info("data %s warmed in %.1f s", snap.version, time.perf_counter() - started)
+    return snap
+
+
 def snapshot(app: Flask | None = None) -> Snapshot:
     """The current snapshot of ``app`` (default: the app of the request)."""
     return (app or current_app).extensions["petatps.data"].current()

@@ -27,6 +27,12 @@ CORS_PREFIXES = ("/api/", "/tiles/")
 
 def choose_encoding() -> str | None:
     """``"br"``, ``"gzip"`` or ``None`` for the request's ``Accept-Encoding``."""
+    header = request.headers.get("Accept-Encoding", "")
+    if not header:
+        return None
+    if "q=" not in header:              # the common case, without parsing quality values
+        names = {part.strip() for part in header.split(",")}
+        return "br" if brotli is not None and "br" in names else ("gzip" if "gzip" in names else None)
     accepted = request.accept_encodings
     if brotli is not None and accepted["br"]:
         return "br"
@@ -42,11 +48,22 @@ def encode(data: bytes, encoding: str | None) -> bytes:
     return data
 
 
+def add_vary(response: Response, name: str) -> None:
+    """Add ``name`` to the response's single ``Vary`` header (cheaper than parsing it as a set)."""
+    vary = response.headers.get("Vary")
+    if not vary:
+        response.headers["Vary"] = name
+    elif name not in vary:
+        response.headers["Vary"] = f"{vary}, {name}"
+
+
 def cors_headers(response: Response, origins: tuple[str, ...]) -> None:
     """Allow the request's ``Origin`` when it is configured (``*`` allows every origin)."""
+    if not origins:
+        return
+    add_vary(response, "Origin")                 # the answer depends on Origin: caches must key on it
     origin = request.headers.get("Origin")
-    response.vary.add("Origin")
-    if not origin or not origins:
+    if not origin:
         return
     if "*" in origins:
         response.headers["Access-Control-Allow-Origin"] = "*"
@@ -76,7 +93,7 @@ def _compress(response: Response) -> None:
     if (response.direct_passthrough or response.status_code < 200 or response.status_code in (204, 304)
             or "Content-Encoding" in response.headers or response.mimetype not in COMPRESSIBLE):
         return
-    response.vary.add("Accept-Encoding")
+    add_vary(response, "Accept-Encoding")
     data = response.get_data()
     encoding = choose_encoding() if len(data) >= MIN_SIZE else None
     if encoding is None:

@@ -97,7 +97,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
 
 def lang() -> str:
     """The request's language: ``?lang=`` first, then the cookie, else Bahasa Indonesia."""
-    return getattr(g, "lang", None) or _choose()
+    chosen = g.get("lang")
+    if chosen is None:
+        chosen = g.lang = _choose()
+    return chosen
 
 
 def t(key: str, **values) -> str:
@@ -117,12 +120,10 @@ def _choose() -> str:
 def register(app: Flask) -> None:
     """Pick the language per request, remember an explicit choice, expose ``t``/``lang`` to templates."""
 
-    @app.before_request
-    def _pick():
-        g.lang = _choose()
-
     @app.after_request
     def _remember(response):
+        if response.mimetype != "text/html":
+            return response
         asked = request.args.get("lang")
         if asked in LANGS and request.cookies.get(COOKIE) != asked:
             response.set_cookie(COOKIE, asked, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)

@@ -20,6 +20,7 @@ import secrets
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, request, session
+from flask.sessions import SecureCookieSessionInterface
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
@@ -57,12 +58,43 @@ def content_security_policy(basemap_url: str, frame_ancestors: str) -> str:
             f"frame-ancestors {frame_ancestors}")
 
 
+class LeanSessionInterface(SecureCookieSessionInterface):
+    """The signed-cookie session, skipped for data paths (tiles, API, ping) that never use it."""
+
+    skip = ("/tiles/", "/api/", "/ping", "/static/", "/healthz")
+
+    def open_session(self, app: Flask, request):
+        if request.path.startswith(self.skip):
+            return self.session_class()
+        return super().open_session(app, request)
+
+
 def make_limiter(app: Flask, storage_uri: str) -> Limiter:
     """A Flask-Limiter on the client address (behind ``PETATPS_PROXY_COUNT`` trusted proxies)."""
     limiter = Limiter(get_remote_address, app=app, storage_uri=storage_uri, headers_enabled=True,
                       strategy="moving-window", in_memory_fallback_enabled=True,
                       key_prefix="petatps")
+    # Only decorated views are limited, and their wrappers check their own limits; the global
+    # before_request check (for application-wide limits we do not use) costs every tile request.
+    # Likewise its header injection and context reset run for the (POST) limited views only.
+    hooks = app.before_request_funcs.get(None, [])
+    hooks[:] = [h for h in hooks if h != limiter._check_request_limit]
+    after = app.after_request_funcs.get(None, [])
+    after[:] = [_only_post(h) if _belongs_to(h, limiter) else h for h in after]
+    teardown = app.teardown_request_funcs.get(None, [])
+    teardown[:] = [_only_post(h) if _belongs_to(h, limiter) else h for h in teardown]
     return limiter
+
+
+def _belongs_to(hook, limiter: Limiter) -> bool:
+    owner = getattr(hook, "__self__", None) or (getattr(hook, "args", None) or (None,))[0]
+    return owner is limiter
+
+
+def _only_post(hook):
+    def run(arg):
+        return hook(arg) if request.method == "POST" else arg
+    return run
 
 
 class NikFilter(logging.Filter):
@@ -97,18 +129,26 @@ def register(app: Flask, config) -> Limiter:
         if request.method == "POST" and not request.path.startswith(_POST_EXEMPT):
             check_csrf()
 
+    common = [("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer")]
+    page = [("Content-Security-Policy", page_csp), ("X-Frame-Options", "DENY"),
+            ("Permissions-Policy", "geolocation=(self), camera=(), microphone=()")]
+    embed = [("Content-Security-Policy", embed_csp),
+             ("Permissions-Policy", "geolocation=(self), camera=(), microphone=()")]
+    # Data responses (tiles, JSON) get the no-sniff/referrer pair plus a CSP forbidding everything;
+    # documents get the page policy. Built once: this runs on every request.
+    data = [*common, ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
+            ("X-Frame-Options", "DENY")]
+    page, embed = [*common, *page], [*common, *embed]
+
     @app.after_request
     def _headers(response):
-        h = response.headers
-        embed = request.path.startswith("/embed")
-        h.setdefault("Content-Security-Policy", embed_csp if embed else page_csp)
-        h.setdefault("X-Content-Type-Options", "nosniff")
-        h.setdefault("Referrer-Policy", "no-referrer")
-        h.setdefault("Permissions-Policy", "geolocation=(self), camera=(), microphone=()")
-        if not embed:
-            h.setdefault("X-Frame-Options", "DENY")
+        if response.mimetype != "text/html":
+            response.headers.extend(data)
+        else:
+            response.headers.extend(embed if request.path.startswith("/embed") else page)
         return response
 
+    app.session_interface = LeanSessionInterface()
     app.jinja_env.globals.update(csrf_token=csrf_token, csrf_field=CSRF_FIELD)
     install_log_filter()
     return make_limiter(app, config.ratelimit_storage)

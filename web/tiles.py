@@ -15,8 +15,8 @@ import hashlib
 
 from flask import Blueprint, Response, abort, jsonify, request, url_for
 
-from geo import geojson
-from geo.tiles import TILE_PROPERTIES, check_tile
+from geo import export, geojson
+from geo.tiles import check_tile
 from web.data import snapshot
 from web.http import IMMUTABLE, REVALIDATE, choose_encoding, encode
 
@@ -26,28 +26,30 @@ LAYERS = ("tps", "kelurahan", "kecamatan", "kota", "rw")
 FORMATS = {"mvt": "application/vnd.mapbox-vector-tile", "geojson": geojson.MEDIA_TYPE}
 MIN_ZOOM, MAX_ZOOM = 0, 20
 ATTRIBUTION = "petatps; batas wilayah: Kemendagri / OpenStreetMap contributors"
-_FIELD_TYPES = {"no_tps": "Number", "rw": "Number", "rt": "Number", "dpt": "Number", "dpt_l": "Number",
-                "dpt_p": "Number", "kpps": "Number", "precision_m": "Number", "akses_disabilitas": "Boolean",
-                "tps_count": "Number", "dpt_total": "Number", "dpt_known": "Number"}
 
 
 @bp.get("/tiles/<layer>/<z>/<x>/<name>")
 def tile(layer: str, z: str, x: str, name: str):
     z_, x_, y_, fmt = parse_tile(layer, z, x, name)
     snap = snapshot()
-    etag = tile_etag(snap.version, layer, z_, x_, y_, fmt)
-    cache = IMMUTABLE if request.args.get("v") == snap.version else REVALIDATE
-    if request.if_none_match.contains_weak(etag):
-        return _tile_response(b"", 304, fmt, etag, cache, None)
     encoding = choose_encoding()
     key = (layer, fmt, z_, x_, y_, encoding)
-    body = snap.tile_bytes.get(key)
-    if body is None:
+    cached = snap.tile_bytes.get(key)
+    if cached is None:
         index = snap.tiles(layer)
         raw = index.mvt(z_, x_, y_) if fmt == "mvt" else index.geojson(z_, x_, y_)
-        body = encode(raw, encoding) if raw else b""
-        snap.tile_bytes.put(key, body)
-    return _tile_response(body, 200 if body else 204, fmt, etag, cache, encoding if body else None)
+        cached = (encode(raw, encoding) if raw else b"", tile_etag(snap.version, layer, z_, x_, y_, fmt))
+        snap.tile_bytes.put(key, cached)
+    body, etag = cached
+    cache = IMMUTABLE if request.args.get("v") == snap.version else REVALIDATE
+    headers = [("ETag", f'W/"{etag}"'), ("Cache-Control", cache), ("Vary", "Accept-Encoding")]
+    if "If-None-Match" in request.headers and request.if_none_match.contains_weak(etag):
+        return _empty(304, headers)
+    if not body:
+        return _empty(204, headers)
+    if encoding:
+        headers.append(("Content-Encoding", encoding))
+    return Response(body, headers=headers, content_type=FORMATS[fmt])
 
 
 @bp.get("/tiles/<layer>.json")
@@ -58,9 +60,8 @@ def tilejson(layer: str):
     if fmt not in FORMATS:
         abort(400, description="format must be mvt or geojson")
     snap = snapshot()
-    doc = tilejson_document(layer, fmt, snap.version, snap.tiles(layer).bounds(),
-                            url_for("tiles.tile", layer=layer, z="{z}", x="{x}", name="{y}." + fmt,
-                                    v=snap.version, _external=True))
+    doc = tilejson_document(snap, layer, fmt, url_for("tiles.tile", layer=layer, z="{z}", x="{x}",
+                                                     name="{y}." + fmt, v=snap.version, _external=True))
     response = jsonify(doc)
     response.headers["Cache-Control"] = REVALIDATE
     response.set_etag(tile_etag(snap.version, layer, -1, -1, -1, fmt), weak=True)
@@ -90,31 +91,20 @@ def tile_etag(version: str, layer: str, z: int, x: int, y: int, fmt: str) -> str
     return base64.urlsafe_b64encode(digest).decode()
 
 
-def tilejson_document(layer: str, fmt: str, version: str, bounds, url: str) -> dict:
-    """TileJSON 3.0.0 of one layer (``url`` with ``{z}/{x}/{y}`` placeholders)."""
-    fields = TILE_PROPERTIES.get(layer) or geojson.PROPERTIES[layer] + (
-        geojson.STAT_COLUMNS if layer == "kelurahan" else ())
-    doc = {"tilejson": "3.0.0", "name": f"petatps {layer}", "version": "1.0.0", "scheme": "xyz",
-           "tiles": [url.replace("%7B", "{").replace("%7D", "}")], "minzoom": MIN_ZOOM, "maxzoom": MAX_ZOOM,
-           "attribution": ATTRIBUTION, "data_version": version,
-           "vector_layers": [{"id": layer, "minzoom": MIN_ZOOM, "maxzoom": MAX_ZOOM,
-                              "fields": {f: _FIELD_TYPES.get(f, "String") for f in fields}}]}
-    if bounds is not None:
-        west, south, east, north = (round(v, 6) for v in bounds)
-        doc["bounds"] = [west, south, east, north]
-        doc["center"] = [round((west + east) / 2, 6), round((south + north) / 2, 6), 12]
-    if fmt == "geojson":
-        doc["format"] = "geojson"
+def tilejson_document(snap, layer: str, fmt: str, url: str) -> dict:
+    """TileJSON 3.0.0 of one layer as served here (:func:`geo.export.tilejson` with absolute tile URLs
+    carrying the data version, and this server's zoom range)."""
+    doc = export.tilejson(snap.tiles(layer), fmt=fmt, data_version=snap.version, attribution=ATTRIBUTION)
+    doc.update(tiles=[url.replace("%7B", "{").replace("%7D", "}")], minzoom=MIN_ZOOM, maxzoom=MAX_ZOOM,
+               data_version=snap.version)
+    for vector_layer in doc.get("vector_layers", []):
+        vector_layer.update(minzoom=MIN_ZOOM, maxzoom=MAX_ZOOM)
+        if layer == "kelurahan":       # served with TPS statistics (see web.data.Snapshot.kelurahan)
+            vector_layer["fields"].update({c: f"{c} (see geo.geojson.kelurahan_stats)" for c in geojson.STAT_COLUMNS})
     return doc
 
 
-def _tile_response(body: bytes, status: int, fmt: str, etag: str, cache: str, encoding: str | None) -> Response:
-    response = Response(body, status=status, mimetype=FORMATS[fmt])
-    if status != 200:
-        del response.headers["Content-Type"]
-    response.set_etag(etag, weak=True)
-    response.headers["Cache-Control"] = cache
-    response.vary.add("Accept-Encoding")
-    if encoding:
-        response.headers["Content-Encoding"] = encoding
+def _empty(status: int, headers: list) -> Response:
+    response = Response(status=status, headers=headers)
+    del response.headers["Content-Type"]
     return response

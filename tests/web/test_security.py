@@ -17,12 +17,19 @@ DIGITS16 = re.compile(r"(?<!\d)\d{16}(?!\d)")
 
 
 def test_security_headers_on_pages_and_api(client):
-    for path in ("/", "/api/v1/collections", "/tiles/tps/14/13052/8476.mvt", "/nope"):
-        h = client.get(path).headers
+    for path in ("/", "/wilayah/3171", "/nope", "/api/v1/collections", "/tiles/tps/14/13052/8476.mvt",
+                 "/api/v1/nope"):
+        r = client.get(path)
+        h = r.headers
         assert h["X-Content-Type-Options"] == "nosniff" and h["Referrer-Policy"] == "no-referrer"
-        csp = h["Content-Security-Policy"]
-        assert "script-src 'self';" in csp and "frame-ancestors 'none'" in csp and "object-src 'none'" in csp
-        assert h["X-Frame-Options"] == "DENY"
+        assert h["X-Frame-Options"] == "DENY" and "frame-ancestors 'none'" in h["Content-Security-Policy"]
+        assert h.get_all("Content-Security-Policy") == [h["Content-Security-Policy"]]
+        if r.mimetype == "text/html":
+            csp = h["Content-Security-Policy"]
+            assert "script-src 'self';" in csp and "object-src 'none'" in csp and "geolocation=(self)" in \
+                h["Permissions-Policy"]
+        else:                                   # data: nothing may run in its context
+            assert h["Content-Security-Policy"].startswith("default-src 'none'")
 
 
 def test_csp_has_no_external_script_source():

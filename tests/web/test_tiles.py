@@ -99,8 +99,9 @@ def test_tilejson(client):
     doc = client.get("/tiles/tps.json").json
     assert doc["tilejson"] == "3.0.0" and doc["scheme"] == "xyz"
     assert doc["tiles"] == [f"http://localhost/tiles/tps/{{z}}/{{x}}/{{y}}.mvt?v={doc['data_version']}"]
-    assert doc["vector_layers"][0]["id"] == "tps" and doc["vector_layers"][0]["fields"]["dpt"] == "Number"
-    assert doc["bounds"] == [106.8025, -6.247, 106.8275, -6.243]
+    assert doc["vector_layers"][0]["id"] == "tps" and "dpt" in doc["vector_layers"][0]["fields"]
+    assert doc["bounds"] == [106.8025, -6.247, 106.8275, -6.243] and doc["minzoom"] == 0 and doc["maxzoom"] == 20
     gj = client.get("/tiles/kelurahan.json?format=geojson").json
-    assert gj["tiles"][0].endswith(f".geojson?v={gj['data_version']}") and "tps_count" in gj["vector_layers"][0]["fields"]
+    assert gj["tiles"][0].endswith(f".geojson?v={gj['data_version']}") and gj["name"] == "petatps kelurahan"
+    assert "tps_count" in client.get("/tiles/kelurahan.json").json["vector_layers"][0]["fields"]
     assert client.get("/tiles/tps.json?format=png").status_code == 400
