@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import shapely
 
 from geo.errors import CodeError, NotFoundError, StoreError
 from geo.schema import LAYERS, Layer, conform, empty
@@ -219,7 +220,13 @@ class _Loader:
         conn.execute("CREATE TEMP TABLE IF NOT EXISTS _scope (v PRIMARY KEY)")
 
     def run(self, chunks: Iterable[pd.DataFrame]) -> int:
-        inserted = 0
+        if not self.spec.geometry:
+            return self._run(chunks)
+        with gpkg_schema.bulk_rtree(self.conn, self.spec):
+            return self._run(chunks)
+
+    def _run(self, chunks: Iterable[pd.DataFrame]) -> int:
+        inserted, last_fid = 0, self.before
         for chunk in chunks:
             frame = gpkg_rows.prepare_chunk(chunk, self.spec)
             if frame.empty:
@@ -233,9 +240,21 @@ class _Loader:
             values = [gpkg_rows.column_values(frame, self.spec, c) for c in self.columns]
             self.conn.executemany(self.insert_sql, zip(*values))
             inserted += len(frame)
+            if self.spec.geometry:
+                last_fid = self._index_geometries(frame, last_fid)
         for ix in self.deferred:
             self.conn.execute(ix.ddl)
         return inserted
+
+    def _index_geometries(self, frame: pd.DataFrame, last_fid: int) -> int:
+        """Add the chunk just inserted (the rows after ``last_fid``, in order) to the R-tree."""
+        fids = [r[0] for r in self.conn.execute(
+            f'SELECT "{gpkg_schema.FID}" FROM "{self.spec.name}" WHERE "{gpkg_schema.FID}" > ? '
+            f'ORDER BY "{gpkg_schema.FID}"', (last_fid,))]
+        if len(fids) != len(frame):
+            raise sqlite3.IntegrityError(f"expected {len(frame)} new rows after fid {last_fid}, found {len(fids)}")
+        gpkg_schema.rtree_add(self.conn, self.spec, fids, shapely.bounds(frame.geometry.values))
+        return fids[-1]
 
     def _maybe_defer(self, upcoming: int) -> None:
         """Drop the deferrable indexes once this load is big compared with the table."""

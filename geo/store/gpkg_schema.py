@@ -7,9 +7,13 @@ Every statement here is fixed text or built from the declared (validated) identi
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
 import sqlite3
+from collections.abc import Iterator, Sequence
+
+import numpy as np
 
 from geo.crs import STORAGE_EPSG
 from geo.schema import LAYERS, Layer
@@ -137,9 +141,34 @@ def rtree_ddl(spec: Layer) -> list[str]:
     """The R-tree virtual table and its six maintenance triggers for a geometry layer."""
     t, c = identifier(spec.name), GEOMETRY_COLUMN
     out = [f'CREATE VIRTUAL TABLE IF NOT EXISTS "rtree_{t}_{c}" USING rtree(id, minx, maxx, miny, maxy)']
-    for name, body in _RTREE_TRIGGERS.items():
-        out.append(f'CREATE TRIGGER IF NOT EXISTS "rtree_{t}_{c}_{name}" ' + body.format(t=t, c=c, i=FID))
-    return out
+    return out + [_trigger_ddl(t, name) for name in _RTREE_TRIGGERS]
+
+
+def _trigger_ddl(table: str, name: str) -> str:
+    body = _RTREE_TRIGGERS[name].format(t=table, c=GEOMETRY_COLUMN, i=FID)
+    return f'CREATE TRIGGER IF NOT EXISTS "rtree_{table}_{GEOMETRY_COLUMN}_{name}" {body}'
+
+
+@contextlib.contextmanager
+def bulk_rtree(conn: sqlite3.Connection, spec: Layer) -> Iterator[None]:
+    """Inside a transaction: suspend the R-tree insert trigger (the caller adds R-tree rows itself
+    with :func:`rtree_add`, ~2x faster than a trigger calling Python per row) and restore it after,
+    also on error (the enclosing rollback would restore it too)."""
+    table = identifier(spec.name)
+    conn.execute(f'DROP TRIGGER IF EXISTS "rtree_{table}_{GEOMETRY_COLUMN}_insert"')
+    try:
+        yield
+    finally:
+        conn.execute(_trigger_ddl(table, "insert"))
+
+
+def rtree_add(conn: sqlite3.Connection, spec: Layer, fids: Sequence[int], bounds: np.ndarray) -> None:
+    """Index rows: ``bounds`` is shapely's ``(minx, miny, maxx, maxy)`` per fid; NaN rows (NULL or
+    empty geometries) are skipped, as the standard triggers do."""
+    ok = ~np.isnan(bounds[:, 0])
+    rows = zip(np.asarray(fids)[ok].tolist(), bounds[ok, 0].tolist(), bounds[ok, 2].tolist(),
+               bounds[ok, 1].tolist(), bounds[ok, 3].tolist())
+    conn.executemany(f'INSERT INTO "rtree_{identifier(spec.name)}_{GEOMETRY_COLUMN}" VALUES (?, ?, ?, ?, ?)', rows)
 
 
 def create(conn: sqlite3.Connection) -> None:

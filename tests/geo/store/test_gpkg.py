@@ -167,9 +167,14 @@ def test_gdal_uses_the_rtree_and_extent(store):
 
 
 def test_rtree_follows_loads_updates_and_purge(store):
+    trigger_sql = "SELECT name, sql FROM sqlite_master WHERE type='trigger' AND tbl_name='tps'"
+    triggers = sorted(_sql(store, trigger_sql))
+    assert len(triggers) == 6
     store.load("tps", [_tps(5)])
     store.load("tps", [_tps(3)])                       # replaces TPS 1-3 by scope
     _rtree_matches_table(store, "tps")
+    # loads index rows themselves with the insert trigger suspended; it is back afterwards
+    assert sorted(_sql(store, trigger_sql)) == triggers
     upd = store.read("tps").iloc[[0, 1]].copy()
     upd["geometry"] = [Point(107.0, -6.0), None]
     store.update("tps", upd, ["geometry"])
