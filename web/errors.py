@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import time
 
 from flask import Flask, current_app, jsonify, render_template, request
@@ -21,6 +22,7 @@ STATUS: tuple[tuple[type[Exception], int], ...] = (
     (e.PetatpsError, 500),
 )
 
+_DIGITS16 = re.compile(r"(?<!\d)\d{16}(?!\d)")
 # Descriptions that are message keys of web/i18n.py are shown translated on pages.
 _TRANSLATED = ("form_expired", "outside_area")
 
@@ -37,6 +39,8 @@ def _wants_json() -> bool:
 
 
 def _respond(code: int, title: str, message: str, headers: dict | None = None):
+    # An error may quote the request (a code, a key); a 16-digit run in it could be someone's NIK.
+    message = _DIGITS16.sub("<16 digits>", message)
     if _wants_json():
         response = jsonify({"code": code, "title": title, "detail": message})
     else:

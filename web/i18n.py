@@ -6,9 +6,12 @@ languages (a test checks it); keep texts short: they are read on small phones.
 
 from __future__ import annotations
 
+import re
+
 from flask import Flask, g, request
 
 LANGS = ("id", "en")
+_DIGITS16 = re.compile(r"(?<!\d)\d{16}(?!\d)")
 COOKIE = "lang"
 
 MESSAGES: dict[str, tuple[str, str]] = {
@@ -129,4 +132,14 @@ def register(app: Flask) -> None:
             response.set_cookie(COOKIE, asked, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
         return response
 
-    app.jinja_env.globals.update(t=t, lang=lang, other_lang=lambda: "en" if lang() == "id" else "id")
+    app.jinja_env.globals.update(t=t, lang=lang, other_lang=other_lang, switch_url=switch_url)
+
+
+def other_lang() -> str:
+    return "en" if lang() == "id" else "id"
+
+
+def switch_url() -> str:
+    """This page in the other language (a 16-digit run in the path, maybe a NIK, is not repeated)."""
+    path = _DIGITS16.sub("", request.path)
+    return f"{path}?lang={other_lang()}"

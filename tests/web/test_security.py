@@ -116,3 +116,12 @@ def test_log_filter_masks_sixteen_digit_runs():
 def test_post_body_size_is_bounded(client):
     r = client.post("/api/v1/lookup", data=b"x" * 100_000, content_type="application/json")
     assert r.status_code == 413
+
+
+@pytest.mark.parametrize("path", ["/embed?kode=3171011505900001", "/api/v1/collections/3171011505900001/items",
+                                  "/api/v1/nearest?lat=-6.2&lon=106.8&kode_kel=3171011505900001",
+                                  "/wilayah/3171011505900001", "/tps/3171011505900001",
+                                  "/api/v1/collections/tps/items/3171011505900001"])
+def test_errors_never_echo_a_nik(client, path):
+    r = client.get(path)
+    assert 400 <= r.status_code < 500 and not DIGITS16.search(r.get_data(as_text=True))
