@@ -2,16 +2,17 @@
 
 The file opens in QGIS and GDAL (``pyogrio.list_layers``): every layer of :data:`geo.schema.LAYERS`
 is a table (geometry column ``geom``, EPSG:4326, with a GeoPackage R-tree spatial index kept by
-the standard triggers), registered in ``gpkg_contents`` as ``features`` or ``attributes``; ``meta``
-holds the data version and ``runs`` the recorded reports. The file is in WAL mode so readers
-(the web app) keep working during a load.
+the standard triggers, whose ``ST_*`` functions :mod:`geo.store.gpkg_binary` provides), registered
+in ``gpkg_contents`` as ``features`` or ``attributes``; ``meta`` holds the data version and ``runs``
+the recorded reports. The file is in WAL mode so readers (the web app) keep working during a load.
 
 Each operation opens its own connection (thread-safe, nothing held between calls). A load is one
-``BEGIN IMMEDIATE`` transaction: chunks are streamed in (never all held), stored rows whose scope
-value arrives are deleted as each new scope value is first seen, and any exception — including
-one raised by the chunk iterator — rolls everything back. A load touching many rows compared with
-the table drops the non-scope secondary indexes for the duration and rebuilds them once (sorting
-is far cheaper than random B-tree inserts of hashed voter keys).
+``BEGIN IMMEDIATE`` transaction: chunks are streamed in (never all held); for each chunk the rows
+stored *before* the load whose scope value it brings are deleted, then the chunk is inserted; any
+exception — including one raised by the chunk iterator — rolls everything back. A load touching
+many rows compared with the table drops the non-scope secondary indexes for the duration and
+rebuilds them once (sorting is far cheaper than random B-tree inserts of hashed voter keys), and
+geometry rows enter the R-tree in bulk rather than through the per-row insert trigger.
 """
 
 from __future__ import annotations
