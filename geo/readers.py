@@ -158,8 +158,14 @@ def _open_csv(path: Path, head: bytes, report: Report) -> Table:
     quoted = bool(scan["quoted_newlines"]) or span > 1
     if quoted:
         report.note("some quoted cells span several lines; line numbers account for them")
+    short = _short_last_line(path, scan, encoding, delimiter, len(header))
+    if short is not None:
+        # A copy or download that stopped early: loading the rest would silently drop the lost rows
+        # (a DPT replaces its kelurahan's voters), so the whole file is refused.
+        raise InputError("file is cut short: the last row has too few fields and no final line break; "
+                         "fetch the complete file again", file=str(path), line=short)
     return Table(path, "csv", unique_columns(header, report), skip + 1, span, encoding, errors, delimiter, quoted,
-                 _short_last_line(path, scan, encoding, delimiter, len(header)))
+                 short)
 
 
 def _header(lines: list[str], delimiter: str) -> tuple[list[str], int, bool]:

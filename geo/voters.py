@@ -42,6 +42,7 @@ from geo.fastcodes import (
 )
 from geo.readers import CHUNKSIZE, LINE, Table, iter_table, open_table
 from geo.report import Report
+from geo.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +138,12 @@ class DptReader:
             self.report.rows_loaded += len(out)
             if len(out):
                 yield out
+        if self.report.rows_read and not self.report.rows_loaded:
+            # Every row rejected means the file is not a usable DPT (wrong column, mangled export):
+            # fail the load so the store keeps the previous voters of those kelurahan.
+            reason, n = self.report.reasons.most_common(1)[0]
+            raise InputError(f"no valid voter row: all {self.report.rows_read:,} rows rejected "
+                             f"(most often: {reason}, {n:,} rows)", file=str(self.table.path))
         self._finish(time.perf_counter() - started)
 
     def _chunk(self, raw: pd.DataFrame) -> pd.DataFrame:

@@ -143,11 +143,9 @@ def test_xlsx():
     assert gdf["lat_src"].iloc[0] == "-6.1975"
 
 
-def test_truncated_file_rejects_its_cut_row():
-    gdf, report = read_tps(FX / "tps_truncated.csv")
-    assert [(p.line, p.reason) for p in report.rejections] == [
-        (5, "row has too few fields and the file has no final line break (cut short?)")]
-    assert len(gdf) == 3 and report.balanced
+def test_truncated_file_is_fatal():
+    with pytest.raises(InputError, match=r"tps_truncated.csv, line 5: file is cut short"):
+        read_tps(FX / "tps_truncated.csv")
 
 
 @pytest.mark.parametrize("name, error, text", [
