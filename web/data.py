@@ -54,6 +54,10 @@ class Snapshot:
                 log.info("data %s: built %s in %.2f s", self.version, name, time.perf_counter() - started)
             return self._parts[name]
 
+    def cached(self, name: str, build: Callable[[], Any]) -> Any:
+        """Any value derived from this version's data, built once (e.g. an area's download)."""
+        return self._part(f"cached:{name}", build)
+
     # -- stored layers -------------------------------------------------------------------------
     def layer(self, name: str) -> gpd.GeoDataFrame:
         """A stored layer as read from the store (EPSG:4326, sorted by key)."""

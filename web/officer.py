@@ -9,6 +9,7 @@ area and answers 403 otherwise.
 from __future__ import annotations
 
 import functools
+import re
 import time
 
 import pandas as pd
@@ -22,6 +23,7 @@ from web.answers import tps_view
 from web.data import snapshot
 
 bp = Blueprint("officer", __name__, url_prefix="/petugas")
+DOWNLOADS = {"csv": "text/csv", "gpkg": "application/geopackage+sqlite3"}
 
 
 def login_required(view):
@@ -88,23 +90,26 @@ def area(kode: str):
 @login_required
 def download(kode: str, fmt: str):
     _check_scope(kode)
-    snap = snapshot()
-    tps = snap.layer("tps")
-    tps = tps[tps["kode_kel"].astype("string").str.startswith(kode)]
-    if fmt == "csv":
-        body, mime = tps_csv(tps), "text/csv"
-    elif fmt == "gpkg":
-        kel = snap.kelurahan()
-        rw = snap.layer("rw")
-        body = area_gpkg({"kelurahan": kel[kel["kode"].str.startswith(kode)], "tps": tps,
-                          "rw": rw[rw["kode_kel"].astype("string").str.startswith(kode)]})
-        mime = "application/geopackage+sqlite3"
-    else:
+    if fmt not in DOWNLOADS:
         abort(404, description="download format must be csv or gpkg")
-    response = Response(body, mimetype=mime)
-    response.headers["Content-Disposition"] = f'attachment; filename="petatps-{kode}-{snap.version[:12]}.{fmt}"'
+    snap = snapshot()
+    body = snap.cached(f"download:{kode}.{fmt}", lambda: _extract(snap, kode, fmt))
+    response = Response(body, mimetype=DOWNLOADS[fmt])
+    version = re.sub(r"[^0-9A-Za-z]", "", snap.version)[:12]
+    response.headers["Content-Disposition"] = f'attachment; filename="petatps-{kode}-{version}.{fmt}"'
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+def _extract(snap, kode: str, fmt: str) -> bytes:
+    """The area's TPS as CSV, or its kelurahan, RW and TPS as a GeoPackage (built once per version)."""
+    def within(frame, column):
+        return frame[frame[column].astype("string").str.startswith(kode)]
+
+    tps = within(snap.layer("tps"), "kode_kel")
+    if fmt == "csv":
+        return tps_csv(tps)
+    return area_gpkg({"kelurahan": within(snap.kelurahan(), "kode"), "tps": tps, "rw": within(snap.layer("rw"), "kode_kel")})
 
 
 def _check_scope(kode: str) -> None:

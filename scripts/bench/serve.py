@@ -244,7 +244,7 @@ def main() -> None:
     duration = args.duration or (3 if args.quick else 10)
     frames = city("3171" if args.quick else None)
     z, x, y, dense = densest_tile(frames["tps"])
-    figures = {"tps": len(frames["tps"]), "kelurahan": len(frames["kelurahan"]), "tile": f"{z}/{x}/{y}",
+    figures = {"load_average_before": round(os.getloadavg()[0], 2), "tps": len(frames["tps"]), "kelurahan": len(frames["kelurahan"]), "tile": f"{z}/{x}/{y}",
                "tile_tps": dense, "duration_s": duration, "cores": os.cpu_count()}
     with tempfile.TemporaryDirectory(prefix="petatps-bench-serve-") as tmp:
         work = Path(tmp)
@@ -267,6 +267,7 @@ def main() -> None:
                 stop_server(proc)
         finally:
             cleanup()
+    figures["load_average_after"] = round(os.getloadavg()[0], 2)
     report(figures)
 
 
@@ -274,7 +275,8 @@ def report(f: dict) -> None:
     share = f["cached_tile"]["rps"] / max(f["ceiling"]["rps"], 1)
     f["cached_share_of_ceiling"] = round(share, 3)
     print(f"store {f['store']}: {f['tps']:,} TPS in {f['kelurahan']} kelurahan; densest z14 tile {f['tile']} "
-          f"({f['tile_tps']} TPS); {f['duration_s']} s per run on {f['cores']} cores")
+          f"({f['tile_tps']} TPS); {f['duration_s']} s per run on {f['cores']} cores (shared: load average "
+          f"{f['load_average_before']} before, {f['load_average_after']} after)")
     for name in ("ceiling", "cached_tile", "on_demand_tile", "on_demand_geojson_tile", "nearest"):
         r = f[name]
         print(f"  {name:24s} {r['rps']:6,d} req/s  p50 {r['p50_ms']:6.2f} ms  p99 {r['p99_ms']:6.2f} ms"
