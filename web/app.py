@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 
 from flask import Flask, Response
 
@@ -27,6 +28,7 @@ def create_app(config: WebConfig | None = None) -> Flask:
                       PERMANENT_SESSION_LIFETIME=dt.timedelta(minutes=config.session_minutes),
                       MAX_CONTENT_LENGTH=64 * 1024, SEND_FILE_MAX_AGE_DEFAULT=3600)
     app.extensions["petatps.config"] = config
+    app.extensions["petatps.store_lock"] = threading.Lock()
     if config.proxy_count:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -63,9 +65,12 @@ def get_store(app: Flask):
     """The app's store, opened once per app (thread-safe use is the backend's job)."""
     store = app.extensions.get("petatps.store")
     if store is None:
-        from geo.store import open_store
+        with app.extensions.setdefault("petatps.store_lock", threading.Lock()):
+            store = app.extensions.get("petatps.store")
+            if store is None:
+                from geo.store import open_store
 
-        core = app.extensions["petatps.config"].core
-        store = open_store(core.db_url, core.home)
-        app.extensions["petatps.store"] = store
+                core = app.extensions["petatps.config"].core
+                store = open_store(core.db_url, core.home)
+                app.extensions["petatps.store"] = store
     return store

@@ -16,6 +16,9 @@ Environment (besides the ``PETATPS_*`` settings of ``web/config.py``):
                        the DPT lookup index — in the master before forking, so workers share it copy-on-write
                        and the first requests are fast; ``layers``: everything but the DPT index; ``none``.
 
+With more than one worker, set ``PETATPS_RATELIMIT_STORAGE=redis://127.0.0.1:6379`` so the NIK lookup
+limit is shared by the workers (memory storage counts per worker).
+
 The app is preloaded, so every worker shares one ``PETATPS_SECRET_KEY`` even when it is generated
 (development); production refuses to start without one. Behind a reverse proxy set
 ``PETATPS_PROXY_COUNT=1`` so rate limits see the client address, not the proxy's.
