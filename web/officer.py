@@ -82,8 +82,9 @@ def area(kode: str):
     flags = snap.tps_by_code()["flags"]
     tps = ([dict(tps_view(snap, k), flags=_text(flags.at[k])) for k in snap.areas().tps_codes(kode)]
            if len(kode) == 10 else [])
+    gaps = snap.cached(f"gaps:{kode}", lambda: coverage_gaps(snap, kode, config.core.max_per_tps))
     return _private(render_template("officer.html", kode=kode, summary=summary.to_dict("records"), tps=tps,
-                                    area=snap.areas().get(kode) if kode in snap.areas() else None))
+                                    gaps=gaps, area=snap.areas().get(kode) if kode in snap.areas() else None))
 
 
 @bp.get("/unduh/<kode>.<fmt>")
@@ -99,6 +100,27 @@ def download(kode: str, fmt: str):
     response.headers["Content-Disposition"] = f'attachment; filename="petatps-{kode}-{version}.{fmt}"'
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+def coverage_gaps(snap, kode: str, max_per_tps: int) -> list[dict] | None:
+    """The coverage gaps of the area (:func:`geo.coverage.coverage` over its DPT), small counts
+    suppressed as in the public files; built once per data version and area. ``None`` when this
+    installation has no coverage module."""
+    try:
+        from geo.coverage import coverage
+        from geo.coverage_gaps import REASONS
+        from geo.coverage_report import public_tables
+    except ImportError as exc:
+        current_app.logger.warning("coverage report unavailable: %s", exc)
+        return None
+
+    result = coverage(snap.store.iter_read("voters", kode=kode, chunksize=200_000), snap.layer("tps"),
+                      snap.layer("rt"), snap.layer("rw"), snap.layer("kelurahan"), kode=kode, max_per_tps=max_per_tps)
+    gaps = public_tables(result)["gaps"].drop(columns="geometry").astype(object)
+    rows = gaps.where(gaps.notna(), None).to_dict("records")
+    for row in rows:
+        row["reason_text"] = REASONS.get(row["reason"], (row["reason"], row["reason"]))
+    return rows
 
 
 def _extract(snap, kode: str, fmt: str) -> bytes:

@@ -44,7 +44,18 @@ def test_login_and_report(officer_app):
     kel = client.get("/petugas/wilayah/3171011001")
     text = kel.get_data(as_text=True)
     assert kel.status_code == 200 and kel.headers["Cache-Control"] == "private, no-store"
-    assert "no_location" in text and text.count("/tps/31710110010") == 3
+    assert "no_location" in text and text.count("/tps/3171011001002") == 1
+
+
+def test_report_lists_the_areas_coverage_gaps_only(officer_app):
+    pytest.importorskip("geo.coverage")
+    client = officer_app.test_client()
+    login(client, "camat.tebet")
+    html = client.get("/petugas/?lang=en").get_data(as_text=True)
+    assert "Coverage gaps" in html and "TPS without a location" in html
+    assert "3171011001003" in html and "3171011002003" in html and "3171021001003" not in html
+    kel = client.get("/petugas/wilayah/3171011001").get_data(as_text=True)
+    assert "Kesenjangan cakupan" in kel and "TPS belum berlokasi" in kel and "&lt;5" in kel   # small count hidden
 
 
 def test_wrong_password_and_unknown_user(officer_app):
