@@ -54,7 +54,7 @@ def test_report_lists_the_areas_coverage_gaps_only(officer_app):
     html = client.get("/petugas/?lang=en").get_data(as_text=True)
     assert "Coverage gaps" in html and "TPS without a location" in html
     assert "3171011001003" in html and "3171011002003" in html and "3171021001003" not in html
-    kel = client.get("/petugas/wilayah/3171011001").get_data(as_text=True)
+    kel = client.get("/petugas/wilayah/3171011001?lang=id").get_data(as_text=True)
     assert "Kesenjangan cakupan" in kel and "TPS belum berlokasi" in kel and "&lt;5" in kel   # small count hidden
 
 
