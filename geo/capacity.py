@@ -36,6 +36,8 @@ from geo.nearest import index_in, require_columns, take_strings, tps_points
 from geo.report import Problem, Report
 from geo.transport import K_NEAREST, split_units, transport
 
+STAY_BONUS_M = 10.0        # metres per voter: do not move a voter for less (see plan_capacity)
+
 log = logging.getLogger(__name__)
 
 PLAN_COLUMNS = ["voter_key", "tps_planned", "dist_planned_m"]
@@ -43,7 +45,8 @@ _TO_LONLAT = Transformer.from_crs(METRIC_EPSG, STORAGE_EPSG, always_xy=True)
 
 
 def plan_capacity(voters: pd.DataFrame | Iterable[pd.DataFrame], locations: pd.DataFrame, tps: gpd.GeoDataFrame,
-                  *, max_per_tps: int = 300, k_nearest: int = K_NEAREST) -> tuple[pd.DataFrame, Report]:
+                  *, max_per_tps: int = 300, stay_bonus_m: float = STAY_BONUS_M, k_nearest: int = K_NEAREST
+                  ) -> tuple[pd.DataFrame, Report]:
     """Assign whole KKs to TPS of their kelurahan, at most ``max_per_tps`` voters each, minimising distance.
 
     Parameters
@@ -58,7 +61,10 @@ def plan_capacity(voters: pd.DataFrame | Iterable[pd.DataFrame], locations: pd.D
         The ``tps`` layer; only placed TPS take voters.
     max_per_tps : int, default 300
         The cap (Pemilu 2024: 300; Pilkada 2024: 600).
-    k_nearest : int, default 12
+    stay_bonus_m : float, default 10
+        Metres subtracted from the cost of a voter staying at their DPT TPS: among plans within
+        ``stay_bonus_m`` per voter of the shortest, the one moving fewest voters wins (0: shortest only).
+    k_nearest : int, default 16
         TPS considered per location in the first LP (all of the kelurahan's when that is not enough).
 
     Returns
@@ -80,16 +86,20 @@ def plan_capacity(voters: pd.DataFrame | Iterable[pd.DataFrame], locations: pd.D
     kels = pc.unique(arrow_str(v["kode_kel"]).combine_chunks()).sort()
     kel = index_in(v["kode_kel"], kels)
     unit, u_size, u_loc, mixed = _kk_units(v, kel, loc)
+    dpt = index_in(v["kode_tps"], pts.codes)
+    u_dpt = np.full(len(u_size), -1, dtype=np.int64)
+    u_dpt[unit[::-1]] = dpt[::-1]                     # a KK's DPT TPS: its first member's
     u_kel = np.full(len(u_size), -1, dtype=np.int64)
     u_kel[unit] = kel
     tps_kel = index_in(pts.kode_kel, kels)
     report = Report("assign capacity", source="voters", rows_read=len(v), rows_loaded=len(v))
     u_tps = np.full(len(u_size), -1, dtype=np.int64)
-    solver = {"lp_rounds": 0, "lp_bound_voter_m": 0.0, "kk_placed_after_rounding": 0}
+    solver = {"lp_rounds": 0, "lp_voter_m": 0.0, "kk_placed_after_rounding": 0}
     extra = []
     for k, units in _split(u_kel, len(kels)):
         t_idx = np.flatnonzero(tps_kel == k)
-        u_tps[units] = _plan_kelurahan(u_loc[units], u_size[units], lxy, t_idx, txy, max_per_tps, k_nearest, solver)
+        u_tps[units] = _plan_kelurahan(u_loc[units], u_size[units], u_dpt[units], lxy, t_idx, txy, max_per_tps,
+                                       stay_bonus_m, k_nearest, solver)
         left = units[(u_tps[units] < 0) & (u_loc[units] >= 0)]
         if len(left):
             extra.append(_extra_tps(kels[k].as_py(), left, u_size, u_loc, lxy, len(t_idx), max_per_tps))
@@ -98,7 +108,6 @@ def plan_capacity(voters: pd.DataFrame | Iterable[pd.DataFrame], locations: pd.D
     _check_caps(voter_tps, tps_kel, kel, max_per_tps)
     plan = pd.DataFrame({"voter_key": v["voter_key"].astype("string").array,
                          "tps_planned": take_strings(pts.codes, voter_tps).array, "dist_planned_m": dist})
-    dpt = index_in(v["kode_tps"], pts.codes)
     dist_dpt = np.hypot(*(txy[dpt] - lxy[loc]).T)
     _figures(report, v, loc, voter_tps, dpt, dist, dist_dpt, len(u_size), len(mixed), max_per_tps, solver)
     report.figures["extra_tps_needed"] = sum(e["tps_needed"] for e in extra)
@@ -152,19 +161,29 @@ def _split(u_kel: np.ndarray, n_kel: int):
             yield k, order[bounds[k]:bounds[k + 1]]
 
 
-def _plan_kelurahan(u_loc, u_size, lxy, t_idx, txy, cap, k_nearest, solver) -> np.ndarray:
-    """TPS (global index, -1 = none) of each KK unit of one kelurahan."""
+def _plan_kelurahan(u_loc, u_size, u_dpt, lxy, t_idx, txy, cap, stay_bonus_m, k_nearest, solver) -> np.ndarray:
+    """TPS (global index, -1 = none) of each KK unit of one kelurahan.
+
+    LP origins are (location, DPT TPS) pairs, so that staying at the DPT TPS can be rewarded exactly.
+    """
     out = np.full(len(u_loc), -1, dtype=np.int64)
     ok = np.flatnonzero((u_loc >= 0) & (u_size <= cap))      # a KK above the cap fits nowhere
-    if len(t_idx) == 0 or len(ok) == 0:
+    n_tps = len(t_idx)
+    if n_tps == 0 or len(ok) == 0:
         return out
-    locs, l_of = np.unique(u_loc[ok], return_inverse=True)
-    supply = np.bincount(l_of, weights=u_size[ok]).astype(np.int64)
-    dist = np.hypot(*(lxy[locs][:, None, :] - txy[t_idx][None, :, :]).transpose(2, 0, 1))
-    plan = transport(dist, supply, cap, k_nearest=k_nearest)
-    local, regreedy = split_units(l_of, u_size[ok], plan, dist, cap)
+    pos = np.searchsorted(t_idx, u_dpt[ok]).clip(max=n_tps - 1)
+    stay = np.where(t_idx[pos] == u_dpt[ok], pos, -1)            # DPT TPS among this kelurahan's, else -1
+    origins, o_of = np.unique(u_loc[ok] * (n_tps + 1) + stay + 1, return_inverse=True)
+    o_loc, o_stay = origins // (n_tps + 1), origins % (n_tps + 1) - 1
+    supply = np.bincount(o_of, weights=u_size[ok]).astype(np.int64)
+    dist = np.hypot(*(lxy[o_loc][:, None, :] - txy[t_idx][None, :, :]).transpose(2, 0, 1))
+    cost = dist.copy()
+    rows = np.flatnonzero(o_stay >= 0)
+    cost[rows, o_stay[rows]] -= stay_bonus_m
+    plan = transport(cost, supply, cap, k_nearest=k_nearest)
+    local, regreedy = split_units(o_of, u_size[ok], plan, dist, cap)
     solver["lp_rounds"] += plan.rounds
-    solver["lp_bound_voter_m"] += plan.cost
+    solver["lp_voter_m"] += float((plan.quota * dist).sum())
     solver["kk_placed_after_rounding"] += regreedy
     out[ok] = np.where(local >= 0, t_idx[np.maximum(local, 0)], -1)
     return out

@@ -341,9 +341,9 @@ def time_capacity(city: dict, locs: pd.DataFrame, cap: int) -> dict:
     f = report.figures
     keep = ("voters", "voters_planned", "voters_unplaced", "voters_moved", "tps_over_cap_in_dpt", "dist_dpt_m",
             "dist_planned_m", "mean_change_m", "lp_rounds", "kk_placed_after_rounding", "extra_tps_needed")
-    bound = f["lp_bound_voter_m"] / max(f["voters_planned"], 1)
+    lp_mean = f["lp_voter_m"] / max(f["voters_planned"], 1)
     return {"time": clock.figures(len(plan)), **{k: f[k] for k in keep},
-            "kelurahan_short_of_tps": len(f["extra_tps"]), "lp_bound_mean_m": round(bound, 1)}
+            "kelurahan_short_of_tps": len(f["extra_tps"]), "lp_mean_m": round(lp_mean, 1)}
 
 
 def time_network(city: dict, locs: pd.DataFrame) -> dict:

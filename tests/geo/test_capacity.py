@@ -91,10 +91,20 @@ def test_fixture_city_respects_the_rules_and_beats_the_random_dpt():
 def test_ample_capacity_sends_everyone_to_the_nearest_tps():
     vf, lf, tf = make_city([([(0, 0), (900, 0), (450, 800)], [(50, 0), (880, 30), (450, 700), (2000, 0)],
                              [(0, 3), (1, 2), (2, 4), (0, 1)])])
-    plan, report = plan_capacity(vf, lf, tf, max_per_tps=1000)
+    plan, report = plan_capacity(vf, lf, tf, max_per_tps=1000, stay_bonus_m=0)
     assert plan["tps_planned"].tolist() == ["3171061001001"] * 3 + ["3171061001002"] * 2 + \
         ["3171061001003"] * 4 + ["3171061001001"]
-    assert report.figures["lp_bound_voter_m"] == pytest.approx((plan["dist_planned_m"]).sum(), abs=0.1)
+    assert report.figures["lp_voter_m"] == pytest.approx((plan["dist_planned_m"]).sum(), abs=0.1)
+
+
+def test_voters_keep_their_dpt_tps_unless_moving_saves_more_than_the_bonus():
+    # location 0 is 20 m from TPS 1 and 28 m from TPS 2; location 1 is 100 m from TPS 1 and 400 m from TPS 2
+    vf, lf, tf = make_city([([(0, 0), (100, 20)], [(0, 20), (0, -28)], [(0, 2), (0, 1), (1, 2), (1, 1)])])
+    # make_city gives KK n the DPT TPS 1 + n % 2: KK 0 → TPS 1, KK 1 → TPS 2, KK 2 → TPS 1, KK 3 → TPS 2
+    stay, _ = plan_capacity(vf, lf, tf, max_per_tps=100, stay_bonus_m=10)
+    assert stay["tps_planned"].tolist() == ["3171061001001"] * 2 + ["3171061001002"] + ["3171061001001"] * 3
+    short, rep = plan_capacity(vf, lf, tf, max_per_tps=100, stay_bonus_m=0)
+    assert (short["tps_planned"] == "3171061001001").all() and rep.figures["voters_moved"] == 2
 
 
 def test_too_few_tps_leaves_kks_out_and_says_how_many_tps_are_needed_and_where():
@@ -153,7 +163,7 @@ def test_single_voter_kks_are_planned_optimally(units, stations, cap):
     vf, lf, tf = make_city([(points, stations, units)])
     if len(units) > cap * len(stations):
         return
-    plan, _ = plan_capacity(vf, lf, tf, max_per_tps=cap)
+    plan, _ = plan_capacity(vf, lf, tf, max_per_tps=cap, stay_bonus_m=0)
     assert plan["tps_planned"].notna().all()
     expect = brute_force_cost(units, np.array(stations, float), np.array(points, float), cap)
     assert plan["dist_planned_m"].sum() == pytest.approx(expect, abs=0.05)
