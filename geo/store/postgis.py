@@ -15,22 +15,15 @@ tabs, quotes, backslashes and newlines need no escaping of ours. Geometries trav
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import logging
 import re
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
-import numpy as np
-import orjson
 import pandas as pd
 import psycopg
-import pyarrow as pa
-import pyarrow.csv as pacsv
-import shapely
 import sqlalchemy as sa
 from geoalchemy2 import Geometry
 from psycopg import sql
@@ -39,13 +32,15 @@ from sqlalchemy.dialects.postgresql import JSONB
 from geo.crs import STORAGE_EPSG
 from geo.errors import ConfigError, InputError, NotFoundError, StoreError
 from geo.schema import LAYERS, Layer, conform
+from geo.store import postgis_rows as pgrows
 from geo.store.base import Store
+from geo.store.postgis_rows import csv_bytes as _csv
+from geo.tiles import MAX_LAT, TileOptions, TileSelection
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
-_AREA_CODE = re.compile(r"\d{1,10}")
 # A DPT may list one person twice (a finding for the voter report, not a load failure): no unique key.
 _NO_PRIMARY_KEY = frozenset({"voters"})
 _SQL_TYPES = {
@@ -55,7 +50,6 @@ _SQL_TYPES = {
     "float64": sa.Double,
     "boolean": sa.Boolean,
 }
-_CSV = pacsv.WriteOptions(include_header=False, quoting_style="all_valid", batch_size=65_536)
 _REBUILD_MIN_ROWS = 50_000  # below this, maintaining indexes row by row costs under a second
 _INIT_LOCK = 0x7065_7461  # advisory lock serialising init() of concurrent processes ("peta")
 _XACT_ID = sa.cast(sa.func.pg_current_xact_id(), sa.Text)  # unique per committed write in the cluster
@@ -141,10 +135,11 @@ class PostgisStore(Store):
         self._url = _psycopg_url(url)
         self._engine = sa.create_engine(
             self._url, connect_args={"connect_timeout": 10, "application_name": "petatps"},
-            json_serializer=_json, pool_pre_ping=True)
+            json_serializer=pgrows.json_text, pool_pre_ping=True)
         self._meta = sa.MetaData(schema=self.schema)
         self._tables = {layer: layer_table(layer, self._meta) for layer in LAYERS}
         self._meta_table, self._runs = meta_tables(self._meta)
+        self._tile_sql: dict[tuple[str, str, str], sql.Composed] = {}  # composed once per layer/kind/format
 
     # -- lifecycle ---------------------------------------------------------------------------
     def init(self) -> None:
@@ -259,7 +254,7 @@ class PostgisStore(Store):
     def record_run(self, report: dict[str, Any]) -> None:
         """Keep an import/analysis report (``Report.to_dict()``)."""
         values = {"kind": report.get("kind"), "source": report.get("source"),
-                  "finished": _timestamp(report.get("finished")), "report": report}
+                  "finished": pgrows.timestamp(report.get("finished")), "report": report}
         with self._transaction("record run") as conn:
             conn.execute(sa.insert(self._runs).values(values))
 
@@ -294,9 +289,9 @@ class PostgisStore(Store):
             with conn.connection.driver_connection.cursor(name=f"petatps_read_{layer}") as cur:
                 cur.execute(str(compiled), compiled.params)
                 rows = cur.fetchmany(chunksize)
-                yield _to_frame(rows, layer)
+                yield pgrows.to_frame(rows, layer)
                 while len(rows) == chunksize and (rows := cur.fetchmany(chunksize)):
-                    yield _to_frame(rows, layer)
+                    yield pgrows.to_frame(rows, layer)
 
     def counts(self) -> dict[str, int]:
         """Row count of every layer."""
@@ -318,6 +313,94 @@ class PostgisStore(Store):
         with self._transaction("read runs") as conn:
             return list(conn.execute(stmt).scalars())
 
+    # -- tiles (the selection rules of geo.tiles, computed by PostGIS) -----------------------
+    def tile(self, layer: str, z: int, x: int, y: int, fmt: str = "mvt", options: TileOptions | None = None,
+             *, kode: str | None = None) -> bytes | None:
+        """One Mapbox Vector Tile (``ST_AsMVT``) or GeoJSON tile (``ST_AsGeoJSON``) of a public layer.
+
+        Parameters
+        ----------
+        layer : str
+            ``tps`` or an area layer (``kelurahan``, ``rw``, ...); never ``voters``.
+        z, x, y : int
+            XYZ tile (EPSG:3857, y from the north); outside the grid is an :class:`InputError`.
+        fmt : {"mvt", "geojson"}
+        options : TileOptions, optional
+            Aggregation, feature cap, extent and buffer (defaults of :class:`geo.tiles.TileOptions`).
+        kode : str, optional
+            Only features under this area code prefix (as :meth:`read`).
+
+        Returns
+        -------
+        bytes or None
+            ``None`` for an empty tile. The features are those :class:`geo.tiles.TileIndex` selects
+            from the same rows: edge rule, 64/4096 buffer, aggregation below ``aggregate_below``,
+            feature cap. Kelurahan tiles carry ``tps_count``, ``dpt_total`` and ``dpt_known``.
+        """
+        return self.tile_data(layer, z, x, y, fmt, options, kode=kode)[0]
+
+    def tile_data(self, layer: str, z: int, x: int, y: int, fmt: str = "mvt", options: TileOptions | None = None,
+                  *, kode: str | None = None) -> tuple[bytes | None, TileSelection]:
+        """:meth:`tile` and its :class:`geo.tiles.TileSelection` (ids, kind, capped, candidates)."""
+        plan = pgrows.tile_plan(layer, z, x, y, fmt, options, kode)
+        with self._transaction(f"tile {layer} {plan.z}/{plan.x}/{plan.y}", autocommit=True) as conn, _cursor(conn) as cur:
+            kind = plan.source
+            data, ids, candidates = self._cut(cur, plan, kind)
+            if plan.points and candidates > plan.options.feature_cap:
+                kind = "grid"  # a point tile over its cap shows the grid aggregates of its zoom: no TPS lost
+                data, ids, _ = self._cut(cur, plan, kind)
+        return data, pgrows.selection(plan, kind, ids, candidates)
+
+    def tiles(self, layer: str, z: int, options: TileOptions | None = None, *,
+              kode: str | None = None) -> list[tuple[int, int]]:
+        """The non-empty tiles ``(x, y)`` of zoom ``z``, sorted (as :meth:`geo.tiles.TileIndex.tiles`)."""
+        options = options or TileOptions()
+        params = pgrows.enumeration_params(layer, z, options, kode)
+        if layer == "tps":
+            kind = pgrows.source_of(layer, z, options)
+            stmt = _point_tiles(self._tile_source(layer, kind, ()))
+        else:
+            pgrows.tile_plan(layer, z, 0, 0, "mvt", options, kode)  # checks the layer
+            stmt = _area_tiles(self._name(layer), pgrows.scope_column(layer))
+        with self._transaction(f"list {layer} tiles at zoom {z}") as conn, _cursor(conn) as cur:
+            cur.execute(stmt, params)
+            return pgrows.tiles_of_rows(cur.fetchall())
+
+    def tile_bounds(self, layer: str, *, kode: str | None = None) -> tuple[float, float, float, float] | None:
+        """(west, south, east, north) of the located features of ``layer`` in degrees; ``None`` if none."""
+        pgrows.tile_plan(layer, 0, 0, 0, "mvt", None, kode)
+        with self._transaction(f"bounds of {layer}") as conn, _cursor(conn) as cur:
+            cur.execute(_extent(self._name(layer), pgrows.scope_column(layer)), {"kode": kode})
+            found = cur.fetchone()
+        return None if found[0] is None else tuple(float(v) for v in found)
+
+    def _cut(self, cur: psycopg.Cursor, plan: pgrows.TilePlan, kind: str) -> tuple[bytes | None, list[int], int]:
+        """Run one tile query over ``kind`` features: (bytes or None, selected ids, candidates)."""
+        key = (plan.layer, kind, plan.fmt)
+        if key not in self._tile_sql:
+            names = pgrows.property_names(plan.layer, kind)
+            source, order = self._tile_source(plan.layer, kind, names), "key" if kind == "features" else "id"
+            self._tile_sql[key] = _tile(source, plan.points, names, order, plan.fmt)
+        cur.execute(self._tile_sql[key], plan.params(kind))
+        candidates, ids, data = cur.fetchone()
+        if isinstance(data, str):
+            data = data.encode()
+        return (bytes(data) if data else None), list(ids or ()), int(candidates)
+
+    def _tile_source(self, layer: str, kind: str, names: tuple[str, ...]) -> sql.Composed:
+        if kind == "kelurahan":
+            return _kelurahan_groups(self._name("tps"), self._name("kelurahan"))
+        if kind == "grid":
+            return _grid_cells(self._name("tps"))
+        if layer == "tps":
+            return _tps_points(self._name("tps"), _columns(names, pgrows.float_columns(layer)))
+        stats = _kelurahan_stats(self._name("tps")) if layer == "kelurahan" else sql.SQL("")
+        return _area_features(self._name(layer), _columns(names, pgrows.float_columns(layer)), stats,
+                              pgrows.scope_column(layer))
+
+    def _name(self, layer: str) -> sql.Identifier:
+        return _identifier(self._table(layer))
+
     # -- helpers -----------------------------------------------------------------------------
     def _table(self, layer: str) -> sa.Table:
         _spec(layer)
@@ -331,11 +414,9 @@ class PostgisStore(Store):
         if spec.geometry:
             cols.append(sa.func.ST_AsBinary(table.c.geometry, type_=sa.LargeBinary).label("geometry"))
         stmt = sa.select(*cols).order_by(*[table.c[k] for k in spec.key])
+        pgrows.check_area_code(kode, f"read {layer}")
         if kode is not None:
-            if not isinstance(kode, str) or not _AREA_CODE.fullmatch(kode):
-                raise InputError(f"read {layer}: area code must be 1-10 digits (e.g. 3172)", field="kode", value=kode)
-            column = "kode" if layer in ("kota", "kecamatan", "kelurahan") else "kode_kel"
-            stmt = stmt.where(table.c[column].startswith(kode, autoescape=True))
+            stmt = stmt.where(table.c[pgrows.scope_column(layer)].startswith(kode, autoescape=True))
         return stmt
 
     def _bump(self, conn: sa.Connection) -> None:
@@ -343,10 +424,13 @@ class PostgisStore(Store):
         conn.execute(sa.update(meta).where(meta.c.key == "data_version").values(value=_XACT_ID))
 
     @contextlib.contextmanager
-    def _transaction(self, action: str) -> Iterator[sa.Connection]:
-        """A connection in a transaction; database failures become :class:`StoreError`."""
+    def _transaction(self, action: str, *, autocommit: bool = False) -> Iterator[sa.Connection]:
+        """A connection in a transaction (or in autocommit mode: one round trip per read, no BEGIN or
+        COMMIT, as tile reads want); database failures become :class:`StoreError`."""
         try:
             conn = self._engine.connect()
+            if autocommit:
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
         except sa.exc.DBAPIError as exc:
             raise StoreError(f"cannot connect to {self.describe()}: {_reason(exc, self._url)}") from None
         try:
@@ -378,23 +462,6 @@ def _copy_frames(conn: sa.Connection, table: sa.Table, frames: Iterable[pd.DataF
                 copy.write(_csv(frame, layer))
                 rows += len(frame)
     return rows
-
-
-def _csv(frame: pd.DataFrame, layer: str) -> pa.Buffer:
-    """CSV bytes of a conforming frame in column order: nulls bare, every value quoted, hex EWKB."""
-    spec = _spec(layer)
-    table = pa.Table.from_pandas(pd.DataFrame({c: frame[c] for c in spec.columns}), preserve_index=False)
-    if spec.geometry:
-        geoms = np.array(frame.geometry.values, dtype=object)  # a copy: the caller's frame stays as it is
-        if spec.geometry == "MultiPolygon":  # promote Polygons, as every loader would have to
-            polygons = shapely.get_type_id(geoms) == shapely.GeometryType.POLYGON
-            geoms[polygons] = shapely.multipolygons(geoms[polygons], indices=np.arange(polygons.sum()))
-        geoms = shapely.set_srid(geoms, STORAGE_EPSG)
-        table = table.append_column("geometry", pa.array(shapely.to_wkb(geoms, hex=True, include_srid=True),
-                                                         type=pa.string()))
-    sink = pa.BufferOutputStream()
-    pacsv.write_csv(table, sink, write_options=_CSV)
-    return sink.getvalue()
 
 
 def _delete_scope(conn: sa.Connection, table: sa.Table, stage: sa.Table, scope: str, incoming: int) -> bool:
@@ -429,16 +496,6 @@ def _indexes_dropped(conn: sa.Connection, table: sa.Table, drop: bool) -> Iterat
         conn.execute(sa.schema.CreateIndex(index))
 
 
-def _to_frame(rows: list, layer: str) -> pd.DataFrame:
-    spec = _spec(layer)
-    frame = pd.DataFrame(rows, columns=spec.all_columns) if rows else pd.DataFrame(columns=spec.all_columns)
-    if spec.geometry:
-        wkb = np.asarray(frame.pop("geometry").to_numpy(), dtype=object)
-        geoms = shapely.from_wkb(wkb) if len(wkb) else np.array([], dtype=object)
-        frame = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, index=frame.index, crs=STORAGE_EPSG))
-    return conform(frame, layer)
-
-
 def _identifier(table: sa.Table) -> sql.Identifier:
     """``schema.table`` (or a temporary table's bare name), quoted by psycopg."""
     return sql.Identifier(*([table.schema] if table.schema else []), table.name)
@@ -470,14 +527,206 @@ def _reason(exc: BaseException, url: sa.URL) -> str:
     return text.replace(url.password, "***") if url.password else text
 
 
-def _timestamp(value: Any) -> dt.datetime | None:
-    try:
-        return dt.datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
+@contextlib.contextmanager
+def _cursor(conn: sa.Connection) -> Iterator[psycopg.Cursor]:
+    """A psycopg cursor on the connection's transaction (for the composed tile statements)."""
+    with conn.connection.driver_connection.cursor() as cur:
+        yield cur
 
 
-def _json(value: Any) -> str:
-    options = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
-    return orjson.dumps(value, option=options, default=str).decode()
+# -- tile SQL --------------------------------------------------------------------------------------
+# The statements reproduce geo.tiles exactly: positions in normalised Web Mercator computed with the
+# same formulas (``ux``, ``uy`` in 0..1, y south), tile coordinates within 1e-9 of an integer snapped
+# onto it, and the half-open buffered tile [x - b, x + 1 + b) x [y - b, y + 1 + b), b = buffer/extent.
+# A GiST prefilter (``_ENVELOPE``, a slightly wider ST_TileEnvelope) finds the candidates first.
+# Parameters are bound (psycopg ``%(name)s``); identifiers come from geo.schema.LAYERS only.
+_ENVELOPE = sql.SQL("ST_Transform(ST_TileEnvelope(%(ez)s::int, %(ex)s::int, %(ey)s::int, margin => %(em)s), 4326)")
+_IN_AREA = sql.SQL("(%(kode)s::text IS NULL OR starts_with({}, %(kode)s::text))")
+_HALF_WORLD = sql.Literal(20037508.342789244)  # metres: half the EPSG:3857 world width
 
+
+def _unit_xy(geom: sql.Composable) -> sql.Composed:
+    """``ux, uy`` of a lon/lat point, as :func:`geo.tiles.mercator` computes them."""
+    return sql.SQL(
+        "(ST_X({g}) + 180.0::float8) / 360.0::float8 AS ux, (1.0::float8 - asinh(tan(radians(least(greatest("
+        "ST_Y({g}), -{lat}::float8), {lat}::float8)))) / pi()) / 2.0::float8 AS uy"
+    ).format(g=geom, lat=sql.Literal(MAX_LAT))
+
+
+def _snapped(alias: str) -> sql.Composed:
+    """Tile coordinates ``tx, ty`` of ``alias.ux/uy`` at zoom ``%(n)s`` tiles, snapped as geo.tiles does."""
+    return sql.SQL(
+        "CROSS JOIN LATERAL (SELECT {a}.ux * %(n)s::float8 AS tx, {a}.uy * %(n)s::float8 AS ty) r "
+        "CROSS JOIN LATERAL (SELECT CASE WHEN abs(r.tx - round(r.tx)) < 1e-9::float8 THEN round(r.tx) ELSE r.tx END AS tx,"
+        " CASE WHEN abs(r.ty - round(r.ty)) < 1e-9::float8 THEN round(r.ty) ELSE r.ty END AS ty) q"
+    ).format(a=sql.Identifier(alias))
+
+
+def _columns(names: Sequence[str], floats: frozenset[str]) -> sql.Composed:
+    """``, a, b, ...`` property columns (empty for none); floats rounded to 0.1 like geo.geojson (rint)."""
+    return sql.Composed([
+        sql.SQL(", round({c} * 10.0::float8) / 10.0::float8 AS {c}").format(c=sql.Identifier(n)) if n in floats
+        else sql.SQL(", {}").format(sql.Identifier(n)) for n in names])
+
+
+def _tps_points(tps: sql.Identifier, props: sql.Composed) -> sql.Composed:
+    """Located TPS near the prefilter envelope: ``id, key, g, ux, uy`` and the tile properties."""
+    return sql.SQL("""
+        SELECT t.kode_tps::bigint AS id, t.kode_tps AS key, t.geometry AS g, u.ux, u.uy{props}
+        FROM {tps} t CROSS JOIN LATERAL (SELECT {unit}) u
+        WHERE t.geometry && {envelope} AND NOT ST_IsEmpty(t.geometry) AND {in_area}""").format(
+        props=props, tps=tps, unit=_unit_xy(sql.SQL("t.geometry")),
+        envelope=_ENVELOPE, in_area=_IN_AREA.format(sql.SQL("t.kode_kel")))
+
+
+def _kelurahan_groups(tps: sql.Identifier, kel: sql.Identifier) -> sql.Composed:
+    """One aggregate per kode_kel of located TPS: at a point on its kelurahan, else at the TPS mean."""
+    return sql.SQL("""
+        SELECT a.id, a.id::text AS key, coalesce(a.g, ST_Point(a.ux * 360.0::float8 - 180.0::float8,
+               degrees(atan(sinh(pi() * (1.0::float8 - 2.0::float8 * a.uy)))), 4326)) AS g, a.ux, a.uy,
+               'kelurahan'::text AS kind, a.kode_kel, a.nama, a.tps_count, a.dpt_total, a.dpt_known
+        FROM (SELECT CASE WHEN b.kode_kel ~ '^[0-9]+$' THEN b.kode_kel::bigint ELSE 0 END AS id, b.*
+              FROM (SELECT k.kode AS kode_kel, k.nama, p.g, u.ux, u.uy, s.tps_count, s.dpt_total, s.dpt_known
+                    FROM {kel} k
+                    CROSS JOIN LATERAL (SELECT ST_PointOnSurface(k.geometry) AS g OFFSET 0) p
+                    CROSS JOIN LATERAL (SELECT {unit_p}) u
+                    CROSS JOIN LATERAL (SELECT count(*) AS tps_count, coalesce(sum(t.dpt), 0) AS dpt_total,
+                                               count(t.dpt) AS dpt_known
+                                        FROM {tps} t WHERE t.kode_kel = k.kode AND NOT ST_IsEmpty(t.geometry)) s
+                    WHERE k.geometry && {envelope} AND NOT ST_IsEmpty(k.geometry) AND {kel_in_area}
+                      AND s.tps_count > 0
+                    UNION ALL
+                    SELECT coalesce(t.kode_kel, ''), NULL, NULL, avg(u.ux), avg(u.uy), count(*),
+                           coalesce(sum(t.dpt), 0), count(t.dpt)
+                    FROM {tps} t CROSS JOIN LATERAL (SELECT {unit_t}) u
+                    WHERE NOT ST_IsEmpty(t.geometry) AND {tps_in_area} AND NOT EXISTS (
+                        SELECT 1 FROM {kel} k WHERE k.kode = t.kode_kel AND NOT ST_IsEmpty(k.geometry)
+                                                AND {kel_in_area})
+                    GROUP BY coalesce(t.kode_kel, '')) b) a""").format(
+        tps=tps, kel=kel, unit_p=_unit_xy(sql.SQL("p.g")), unit_t=_unit_xy(sql.SQL("t.geometry")),
+        envelope=_ENVELOPE, kel_in_area=_IN_AREA.format(sql.SQL("k.kode")),
+        tps_in_area=_IN_AREA.format(sql.SQL("t.kode_kel")))
+
+
+def _grid_cells(tps: sql.Identifier) -> sql.Composed:
+    """Located TPS grouped into the ``%(cells)s``² grid of every tile (geo.tiles.grid_aggregate)."""
+    return sql.SQL("""
+        SELECT c.id, c.id::text AS key, ST_Point(c.ux * 360.0::float8 - 180.0::float8,
+               degrees(atan(sinh(pi() * (1.0::float8 - 2.0::float8 * c.uy)))), 4326) AS g, c.ux, c.uy,
+               'grid'::text AS kind, c.tps_count, c.dpt_total, c.dpt_known
+        FROM (SELECT (q.cy * s.side + q.cx)::bigint AS id, avg(u.ux) AS ux, avg(u.uy) AS uy, count(*) AS tps_count,
+                     coalesce(sum(t.dpt), 0) AS dpt_total, count(t.dpt) AS dpt_known
+              FROM {tps} t
+              CROSS JOIN (SELECT %(n)s::float8 * %(cells)s::int AS side) s
+              CROSS JOIN LATERAL (SELECT {unit}) u
+              CROSS JOIN LATERAL (SELECT least(greatest(floor(u.ux * s.side), 0::float8), s.side - 1) AS cx,
+                                         least(greatest(floor(u.uy * s.side), 0::float8), s.side - 1) AS cy) q
+              WHERE t.geometry && {envelope} AND NOT ST_IsEmpty(t.geometry) AND {in_area}
+              GROUP BY 1) c""").format(
+        tps=tps, unit=_unit_xy(sql.SQL("t.geometry")), envelope=_ENVELOPE,
+        in_area=_IN_AREA.format(sql.SQL("t.kode_kel")))
+
+
+def _kelurahan_stats(tps: sql.Identifier) -> sql.Composed:
+    """TPS statistics of each kelurahan row ``k`` (every TPS, located or not: geo.geojson.kelurahan_stats)."""
+    return sql.SQL("""
+        CROSS JOIN LATERAL (SELECT count(*) AS tps_count, coalesce(sum(t.dpt), 0) AS dpt_total,
+                                   count(t.dpt) AS dpt_known FROM {tps} t WHERE t.kode_kel = k.kode) st""").format(tps=tps)
+
+
+def _area_features(table: sql.Identifier, props: sql.Composed, stats: sql.Composable, scope: str) -> sql.Composed:
+    """Polygons meeting the buffered tile (bbox half-open on the east/south, as geo.tiles tests it)."""
+    return sql.SQL("""
+        SELECT replace(k.kode, '-', '')::bigint AS id, k.kode AS key, k.geometry AS g{props}
+        FROM {table} k
+        CROSS JOIN LATERAL (SELECT ST_Transform(k.geometry, 3857) AS m OFFSET 0) m
+        CROSS JOIN LATERAL (SELECT ST_TileEnvelope(%(z)s::int, %(x)s::int, %(y)s::int, margin => %(b)s) AS e) e
+        {stats}
+        WHERE k.geometry && {envelope} AND {in_area} AND ST_Intersects(m.m, e.e)
+          AND ST_XMin(m.m) < ST_XMax(e.e) AND ST_YMax(m.m) > ST_YMin(e.e)""").format(
+        props=props, table=table, stats=stats, envelope=_ENVELOPE,
+        in_area=_IN_AREA.format(sql.Identifier("k", scope)))
+
+
+def _hits(points: bool) -> sql.Composed:
+    """The candidates inside the buffered tile (area sources test it themselves)."""
+    if not points:
+        return sql.SQL("SELECT * FROM src")
+    return sql.SQL("""SELECT s.* FROM src s {snapped}
+        WHERE q.tx >= %(x0)s::float8 AND q.tx < %(x1)s::float8
+          AND q.ty >= %(y0)s::float8 AND q.ty < %(y1)s::float8""").format(snapped=_snapped("s"))
+
+
+def _tile(source: sql.Composed, points: bool, names: Sequence[str], order: str, fmt: str) -> sql.Composed:
+    """(candidates, ids of the first ``cap`` in ``order``, the tile); point tiles over the cap encode nothing."""
+    return sql.SQL("""
+        WITH src AS MATERIALIZED ({source}),
+        hits AS MATERIALIZED ({hits}),
+        page AS MATERIALIZED (SELECT * FROM hits WHERE %(keep)s OR (SELECT count(*) FROM hits) <= %(cap)s
+                              ORDER BY {order} LIMIT %(cap)s)
+        SELECT (SELECT count(*) FROM hits), (SELECT array_agg(id ORDER BY {order}) FROM page), ({encode})""").format(
+        source=source, hits=_hits(points), order=sql.Identifier(order),
+        encode=_mvt(points, names) if fmt == "mvt" else _geojson(names, order))
+
+
+def _mvt(points: bool, names: Sequence[str]) -> sql.Composed:
+    """ST_AsMVT of ``page``. Points go to tile pixels as geo.tiles puts them (rint of the exact
+    position, no snapping); polygons are clipped to the buffered tile by ST_AsMVTGeom."""
+    geom = sql.SQL(
+        "ST_Point(round((ux * %(n)s::float8 - %(x)s::int) * %(extent)s::int), "
+        "round((uy * %(n)s::float8 - %(y)s::int) * %(extent)s::int))") if points else sql.SQL(
+        "ST_AsMVTGeom(ST_Transform(g, 3857), ST_TileEnvelope(%(z)s::int, %(x)s::int, %(y)s::int), "
+        "%(extent)s::int, %(buffer)s::int, true)")
+    return sql.SQL("SELECT ST_AsMVT(f, %(name)s::text, %(extent)s::int, 'geom', 'id') "
+                   "FROM (SELECT id, {geom} AS geom{props} FROM page) f").format(
+        geom=geom, props=sql.Composed([sql.SQL(", {}").format(sql.Identifier(n)) for n in names]))
+
+
+def _geojson(names: Sequence[str], order: str) -> sql.Composed:
+    """A FeatureCollection of ``page`` in the layout of geo.geojson (keys sorted, compact): ST_AsGeoJSON
+    with 6 decimals and RFC 7946 rings; properties by row_to_json, in ``names`` order. Keys are digits
+    and dashes (their ``id`` cast proves it), so they need no JSON escaping."""
+    return sql.SQL("""
+        SELECT concat('{{"features":[', string_agg(concat('{{"geometry":', ST_AsGeoJSON(ST_ForcePolygonCCW(page.g), 6),
+                      ',"id":"', page.key, '","properties":', row_to_json(p), ',"type":"Feature"}}'), ','
+                      ORDER BY page.{order}), '],"type":"FeatureCollection"}}')
+        FROM page CROSS JOIN LATERAL (SELECT {props}) p HAVING count(*) > 0""").format(
+        order=sql.Identifier(order), props=sql.SQL(", ").join(sql.Identifier("page", n) for n in names))
+
+
+def _point_tiles(source: sql.Composed) -> sql.Composed:
+    """Distinct ``(x, y)`` of the tiles whose buffer holds a point of ``source`` (TileIndex.tiles)."""
+    return sql.SQL("""
+        WITH src AS ({source})
+        SELECT DISTINCT a.tx::int, c.ty::int FROM src s {snapped}
+        CROSS JOIN LATERAL (VALUES (floor(q.tx - %(b)s::float8)), (floor(q.tx + %(b)s::float8))) a(tx)
+        CROSS JOIN LATERAL (VALUES (floor(q.ty - %(b)s::float8)), (floor(q.ty + %(b)s::float8))) c(ty)
+        WHERE a.tx >= 0 AND a.tx < %(n)s::float8 AND c.ty >= 0 AND c.ty < %(n)s::float8
+        ORDER BY 1, 2""").format(source=source, snapped=_snapped("s"))
+
+
+def _area_tiles(table: sql.Identifier, scope: str) -> sql.Composed:
+    """Distinct ``(x, y)`` of the tiles at zoom ``%(z)s`` a polygon meets (bounding box tiles, then tested)."""
+    return sql.SQL("""
+        SELECT DISTINCT gx.x, gy.y FROM {table} k
+        CROSS JOIN LATERAL (SELECT ST_Transform(k.geometry, 3857) AS m OFFSET 0) m
+        CROSS JOIN LATERAL (SELECT (ST_XMin(m.m) / {w} + 1.0::float8) / 2.0::float8 * %(n)s::float8 AS x0,
+                                   (ST_XMax(m.m) / {w} + 1.0::float8) / 2.0::float8 * %(n)s::float8 AS x1,
+                                   (1.0::float8 - ST_YMax(m.m) / {w}) / 2.0::float8 * %(n)s::float8 AS y0,
+                                   (1.0::float8 - ST_YMin(m.m) / {w}) / 2.0::float8 * %(n)s::float8 AS y1) bb
+        CROSS JOIN LATERAL generate_series(greatest(floor(bb.x0 - %(b)s::float8), 0)::int,
+                                           least(floor(bb.x1 + %(b)s::float8), %(n)s::float8 - 1)::int) gx(x)
+        CROSS JOIN LATERAL generate_series(greatest(floor(bb.y0 - %(b)s::float8), 0)::int,
+                                           least(floor(bb.y1 + %(b)s::float8), %(n)s::float8 - 1)::int) gy(y)
+        CROSS JOIN LATERAL (SELECT ST_TileEnvelope(%(z)s::int, gx.x, gy.y, margin => %(b)s) AS e) e
+        WHERE NOT ST_IsEmpty(k.geometry) AND {in_area} AND ST_Intersects(m.m, e.e)
+          AND ST_XMin(m.m) < ST_XMax(e.e) AND ST_YMax(m.m) > ST_YMin(e.e)
+        ORDER BY 1, 2""").format(table=table, w=_HALF_WORLD, in_area=_IN_AREA.format(sql.Identifier("k", scope)))
+
+
+def _extent(table: sql.Identifier, scope: str) -> sql.Composed:
+    """(west, south, east, north) of the located rows under ``%(kode)s``."""
+    return sql.SQL("""
+        SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
+        FROM (SELECT ST_Extent(k.geometry) AS e FROM {table} k WHERE NOT ST_IsEmpty(k.geometry) AND {in_area}) s
+        """).format(table=table, in_area=_IN_AREA.format(sql.Identifier("k", scope)))
