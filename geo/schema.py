@@ -26,6 +26,7 @@ class Layer:
     scope: str                       # a load replaces the stored rows whose scope value it brings
     geometry: str | None = None      # "MultiPolygon", "Point" or None (attribute table)
     indexes: tuple[str, ...] = ()    # extra attribute indexes
+    unique_key: bool = True          # False: the key may repeat (a DPT may list one NIK twice)
 
     @property
     def all_columns(self) -> list[str]:
@@ -84,7 +85,32 @@ LAYERS: dict[str, Layer] = {
             "alamat": "string",
             "kode_tps": "string",       # the TPS the DPT assigns ("your TPS")
         },
-        ("voter_key",), "kode_kel", None, ("voter_key", "kode_tps"),
+        ("voter_key",), "kode_kel", None, ("voter_key", "kode_tps"), unique_key=False,
+    ),
+    # Analysis results of `petatps assign`: one row per voter; no personal field. Optional columns are
+    # empty when their mode did not run (tps_planned: --mode capacity; *_walk*: --network).
+    "assignments": Layer(
+        "assignments",
+        {
+            "voter_key": "string",
+            "kode_kel": "string",
+            "rw": "Int16",
+            "rt": "Int16",
+            "lon": "float64",           # the voter's location (RT/RW/kelurahan point), EPSG:4326
+            "lat": "float64",
+            "tps_dpt": "string",        # "your TPS": the one the DPT assigns
+            "dist_dpt_m": "float64",
+            "tps_nearest": "string",    # nearest placed TPS in the voter's own kelurahan (an analysis)
+            "dist_nearest_m": "float64",
+            "tps_nearest_any": "string",  # nearest placed TPS in any kelurahan
+            "dist_nearest_any_m": "float64",
+            "tps_planned": "string",    # capacity-aware plan (whole KK, cap, own kelurahan)
+            "dist_planned_m": "float64",
+            "tps_nearest_walk": "string",
+            "dist_nearest_walk_m": "float64",
+            "dist_dpt_walk_m": "float64",
+        },
+        ("voter_key",), "kode_kel", None, ("voter_key", "tps_dpt", "tps_nearest"), unique_key=False,
     ),
 }
 

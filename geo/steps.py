@@ -7,10 +7,13 @@ Each step returns a :class:`geo.report.Report` and records it in the store.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 
+from geo import schema
 from geo.errors import InputError, NotFoundError
 from geo.report import Report
 from geo.store.base import Store
@@ -131,3 +134,129 @@ def export_step(store: Store, kind: str, out_dir: str | Path, *, kode: str | Non
         report.figures["kode"] = kode
     store.record_run(report.to_dict())
     return report
+
+
+ASSIGN_MODES = ("nearest", "capacity")
+
+
+def assign_step(store: Store, *, mode: str = "nearest", max_per_tps: int = 300, margin_m: float = 500.0,
+                network: str | Path | None = None, out: str | Path | None = None,
+                kode: str | None = None) -> Report:
+    """Each stored voter's DPT TPS, nearest TPS (own kelurahan and any) and distances; store and export them.
+
+    Parameters
+    ----------
+    mode : {"nearest", "capacity"}
+        ``capacity`` also plans a cap-respecting assignment (whole KK, own kelurahan, ``max_per_tps``).
+    margin_m : float
+        Flag voters whose DPT TPS is more than this many metres farther than their nearest TPS.
+    network : path, optional
+        Road lines file: adds walking distances (``*_walk*`` columns).
+    out : path, optional
+        ``.csv`` or ``.parquet`` with the result columns (no NIK, name or other personal field).
+    kode : str, optional
+        Limit to voters of a kota/kecamatan/kelurahan code (TPS of all kelurahan stay candidates).
+    """
+    from geo.assign import OUTPUT_COLUMNS, assign_voters
+    from geo.locations import voter_locations
+
+    if mode not in ASSIGN_MODES:
+        raise InputError(f"unknown assign mode {mode!r}; expected one of {', '.join(ASSIGN_MODES)}")
+    if store.counts()["voters"] == 0:
+        raise NotFoundError("no voters in the store: run `petatps load dpt FILE` first")
+    tps = store.read("tps")
+    if tps.geometry.notna().sum() == 0:
+        raise NotFoundError("no TPS has a location: run `petatps geocode` first")
+    layers = {lvl: _or_none(store.read(lvl, kode=kode)) for lvl in ("rt", "rw", "kelurahan")}
+    locations = voter_locations(store.iter_read("voters", kode=kode), **layers)
+    graph = _road_graph(network) if network else None
+    chunks, report = assign_voters(store.iter_read("voters", kode=kode), locations, tps, margin_m=margin_m,
+                                   network=graph)
+    if mode == "capacity":
+        chunks = [_with_plan(store, pd.concat(list(chunks), ignore_index=True), locations, tps, kode,
+                             max_per_tps, report)]
+    columns = None
+    writer = _ChunkWriter(out) if out else None
+    try:
+        def tee():
+            nonlocal columns
+            for chunk in chunks:
+                columns = columns or [c for c in chunk.columns if c in schema.LAYERS["assignments"].columns]
+                if writer:
+                    writer.write(chunk[columns])
+                yield schema.conform(chunk, "assignments")
+
+        n = store.load("assignments", tee())
+        if writer:
+            writer.close()
+    except BaseException:
+        if writer:
+            writer.abort()
+        raise
+    report.kind = f"assign {mode}"
+    report.rows_read = report.rows_loaded = n
+    report.figures["output_columns"] = columns or list(OUTPUT_COLUMNS)
+    if out:
+        report.figures["out"] = str(out)
+    report.figures["data_version"] = store.data_version()
+    store.record_run(report.to_dict())
+    return report.finish()
+
+
+def _with_plan(store, assigned, locations, tps, kode, max_per_tps, report):
+    from geo.capacity import plan_capacity
+
+    plan, plan_report = plan_capacity(store.iter_read("voters", kode=kode), locations, tps, max_per_tps=max_per_tps)
+    if len(plan) != len(assigned) or not (plan["voter_key"].to_numpy() == assigned["voter_key"].to_numpy()).all():
+        raise AssertionError("capacity plan and assignment rows are not aligned")
+    assigned[["tps_planned", "dist_planned_m"]] = plan[["tps_planned", "dist_planned_m"]].to_numpy()
+    report.figures["capacity"] = plan_report.figures
+    report.notes.extend(plan_report.notes)
+    return assigned
+
+
+def _road_graph(path):
+    from geo.boundary_io import read_layer
+    from geo.network import build_graph
+
+    roads, _notes = read_layer(path)
+    return build_graph(roads, source=str(path))
+
+
+class _ChunkWriter:
+    """Stream result chunks to ``.csv`` or ``.parquet``, renamed into place when complete."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        ext = self.path.suffix.lower()
+        if ext not in (".csv", ".parquet"):
+            raise InputError(f"unsupported output format {ext or '(none)'}; expected .csv or .parquet",
+                             file=str(self.path))
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = self.path.with_name(f".{self.path.name}.partial")
+        self.tmp.unlink(missing_ok=True)
+        self._pq = None
+
+    def write(self, frame: pd.DataFrame) -> None:
+        if self.path.suffix.lower() == ".csv":
+            frame.to_csv(self.tmp, mode="a", header=not self.tmp.exists(), index=False, lineterminator="\n")
+            return
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if self._pq is None:
+            self._pq = pq.ParquetWriter(self.tmp, table.schema)
+        self._pq.write_table(table.cast(self._pq.schema))
+
+    def close(self) -> None:
+        if self._pq is not None:
+            self._pq.close()
+        if not self.tmp.exists():  # no voters: still write the header
+            pd.DataFrame(columns=list(schema.LAYERS["assignments"].columns)).to_csv(self.tmp, index=False)
+        os.replace(self.tmp, self.path)
+
+    def abort(self) -> None:
+        if self._pq is not None:
+            self._pq.close()
+        self.tmp.unlink(missing_ok=True)

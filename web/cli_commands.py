@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from web.cli import Env, command, main
+from web.cli import Env, command, emit, main
 
 LEVELS = click.Choice(["kota", "kecamatan", "kelurahan", "rw", "rt"])
 EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -92,10 +92,11 @@ def demo_cmd(env: Env, voters: int, seed: int, kode: str, no_serve: bool):
     from geo.demo import run_demo
 
     summary = run_demo(env.store, env.settings, voters=voters, seed=seed, kode=kode)
-    if not no_serve:
-        summary["serve"] = "the web server is not part of this version yet; open the store in QGIS: " + \
-            env.store.describe()
-    return summary
+    if no_serve:
+        return summary
+    emit(summary, False)
+    serve(env, "127.0.0.1", 5000)
+    return None
 
 
 @command(main, "geocode")
@@ -144,3 +145,91 @@ def _zooms(text: str | None) -> tuple[int, int] | None:
     if not 0 <= lo <= hi <= 22:
         raise click.BadParameter(f"zooms must satisfy 0 <= MIN <= MAX <= 22, got {text!r}", param_hint="--zoom")
     return lo, hi
+
+
+@command(main, "serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--no-warm", is_flag=True, help="Do not build the data cache before serving.")
+def serve_cmd(env: Env, host: str, port: int, no_warm: bool):
+    """Serve the resident, officer, API, tile and embed pages (development server).
+
+    For production run gunicorn: gunicorn -c web/gunicorn.conf.py "web.app:create_app()".
+    """
+    serve(env, host, port, warm=not no_warm)
+
+
+def serve(env: Env, host: str, port: int, *, warm: bool = True) -> None:
+    """Run the development server on ``host:port`` until interrupted."""
+    from web.app import create_app
+    from web.config import WebConfig
+
+    app = create_app(WebConfig.from_env(core=env.settings))
+    if warm:
+        from web import data
+
+        data.warm(app)
+    click.echo(f"petatps: serving {env.store.describe()} on http://{host}:{port}/ (Ctrl+C to stop)", err=True)
+    click.echo('petatps: for production use gunicorn -c web/gunicorn.conf.py "web.app:create_app()"', err=True)
+    app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+@main.group("officer")
+def officer_group():
+    """Officer (PPK/PPS) accounts, each scoped to a kota, kecamatan or kelurahan code."""
+
+
+@command(officer_group, "add")
+@click.argument("username")
+@click.option("--kode", required=True, help="Area the officer may see: kota, kecamatan or kelurahan code.")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="Prompted for when not given (never put it on a shared shell history).")
+@click.option("--replace", is_flag=True, help="Replace an existing account of that name.")
+def officer_add_cmd(env: Env, username: str, kode: str, password: str, replace: bool):
+    """Create an officer account (password hashed with scrypt)."""
+    from geo.accounts import accounts_path, add_account
+    from geo.codes import parse_wilayah
+
+    account = add_account(accounts_path(env.settings.home), username, password, parse_wilayah(kode),
+                          replace=replace)
+    return {"username": account.username, "kode": account.kode, "created": True}
+
+
+@command(officer_group, "list")
+def officer_list_cmd(env: Env):
+    """List officer accounts and their areas."""
+    from geo.accounts import accounts_path, list_accounts
+
+    return {"accounts": [{"username": a.username, "kode": a.kode}
+                         for a in list_accounts(accounts_path(env.settings.home))]}
+
+
+@command(officer_group, "remove")
+@click.argument("username")
+def officer_remove_cmd(env: Env, username: str):
+    """Delete an officer account."""
+    from geo.accounts import accounts_path, remove_account
+
+    remove_account(accounts_path(env.settings.home), username)
+    return {"username": username, "removed": True}
+
+
+@command(main, "assign")
+@click.option("--mode", type=click.Choice(["nearest", "capacity"]), default="nearest", show_default=True,
+              help="capacity: also plan whole-KK assignments under the cap, within each kelurahan.")
+@click.option("--max-per-tps", default=None, type=click.IntRange(1, 10_000),
+              help="Voters-per-TPS cap (default $PETATPS_MAX_PER_TPS or 300; Pilkada 2024: 600).")
+@click.option("--margin-m", default=500.0, show_default=True, type=click.FloatRange(0, 100_000),
+              help="Flag voters whose DPT TPS is this much farther than their nearest TPS (metres).")
+@click.option("--network", type=EXISTING_FILE, default=None, help="Road lines file for walking distances.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the per-voter result to FILE (.csv or .parquet; no personal fields).")
+@click.option("--kode", default=None, help="Limit to voters of a kota/kecamatan/kelurahan code.")
+def assign_cmd(env: Env, mode: str, max_per_tps: int | None, margin_m: float, network: Path | None,
+               out: Path | None, kode: str | None):
+    """Each voter's TPS: the DPT's ("your TPS") and the nearest ones (an analysis), with distances."""
+    from geo.codes import parse_wilayah
+    from geo.steps import assign_step
+
+    return assign_step(env.store, mode=mode, max_per_tps=max_per_tps or env.settings.max_per_tps,
+                       margin_m=margin_m, network=network, out=out, kode=parse_wilayah(kode) if kode else None)

@@ -117,9 +117,9 @@ def sql_type(dtype: str) -> str:
 
 
 def indexes(spec: Layer) -> list[Index]:
-    """Attribute indexes of a layer: its key (unique except for ``voters``), scope and extra indexes."""
+    """Attribute indexes of a layer: its key (unique unless ``unique_key`` is False), scope and extra indexes."""
     out: dict[str, Index] = {}
-    unique_key = spec.name != "voters" and len(spec.key) == 1
+    unique_key = spec.unique_key and len(spec.key) == 1
     for col in (*spec.key, spec.scope, *spec.indexes):
         if col not in out:
             unique = unique_key and col == spec.key[0]

@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 # A DPT may list one person twice (a finding for the voter report, not a load failure): no unique key.
-_NO_PRIMARY_KEY = frozenset({"voters"})
+_NO_PRIMARY_KEY = frozenset(name for name, spec in LAYERS.items() if not spec.unique_key)
 _SQL_TYPES = {
     "string": lambda: sa.Text(collation="C"),  # byte order: sorting by code is locale-independent
     "Int16": sa.SmallInteger,

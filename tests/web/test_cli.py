@@ -170,3 +170,53 @@ def test_export_usage_errors(tmp_path):
     result = CliRunner().invoke(main, ["--home", str(tmp_path), "export", "tiles", "--out", str(tmp_path / "o"),
                                        "--zoom", "12-3"])
     assert result.exit_code == 2 and "--zoom" in result.output
+
+
+@pytest.fixture(scope="module")
+def small_city(tmp_path_factory) -> Path:
+    """A generated demo city (kecamatan Menteng, 3,000 synthetic voters), shared by the tests below."""
+    out = tmp_path_factory.mktemp("city")
+    run(["--home", str(out / "h"), "generate", "--out", str(out), "--voters", "3000", "--seed", "3",
+         "--kode", "317106"])
+    return out
+
+
+def _load_city(db_args, city):
+    for level in ("kota", "kecamatan", "kelurahan", "rw", "rt"):
+        run(db_args + ["load", "boundaries", str(city / f"{level}.geojson"), "--level", level])
+    run(db_args + ["load", "tps", str(city / "tps.csv")])
+    dpt = run(db_args + ["load", "dpt", str(city / "dpt.csv"), "--json"])
+    run(db_args + ["geocode"])
+    return dpt
+
+
+def test_assign_nearest_and_capacity(db_args, small_city, tmp_path):
+    dpt = _load_city(db_args, small_city)
+    out = tmp_path / "assign.csv"
+    rep = run(db_args + ["assign", "--out", str(out), "--json"])
+    assert rep["rows_loaded"] == dpt["rows_loaded"] > 2500
+    import pandas as pd
+
+    table = pd.read_csv(out, dtype=str)
+    assert list(table.columns) == ["voter_key", "kode_kel", "rw", "rt", "lon", "lat", "tps_dpt", "dist_dpt_m",
+                                   "tps_nearest", "dist_nearest_m", "tps_nearest_any", "dist_nearest_any_m"]
+    assert len(table) == dpt["rows_loaded"]
+    assert not table.apply(lambda col: col.str.fullmatch(r"\d{16}")).any().any()  # no NIK anywhere
+    nik_names = pd.read_csv(small_city / "dpt.csv", dtype=str, usecols=["nik", "nama"])
+    text = out.read_text()
+    assert not any(n in text for n in nik_names.nik.head(200))
+    assert not any(n in text for n in nik_names.nama.head(200))
+    near = table.dist_nearest_m.astype(float)
+    assert (near <= table.dist_dpt_m.astype(float).fillna(float("inf")) + 0.01).all()
+    cap = run(db_args + ["assign", "--mode", "capacity", "--max-per-tps", "300", "--json"])
+    assert cap["figures"]["capacity"]["voters_planned"] + cap["figures"]["capacity"]["voters_unplaced"] == \
+        rep["rows_loaded"]
+    assert run(db_args + ["status", "--json"])["counts"]["assignments"] == rep["rows_loaded"]
+
+
+def test_assign_before_geocode_is_a_clear_error(db_args, small_city):
+    run(db_args + ["load", "boundaries", str(small_city / "kelurahan.geojson"), "--level", "kelurahan"])
+    run(db_args + ["load", "tps", str(small_city / "tps.csv")])
+    run(db_args + ["load", "dpt", str(small_city / "dpt.csv")])
+    result = CliRunner().invoke(main, db_args + ["assign"])
+    assert result.exit_code == 1 and "geocode" in result.stderr
