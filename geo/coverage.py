@@ -42,6 +42,7 @@ from geo import coverage_tables as tables
 from geo.codes import parse_wilayah
 from geo.coverage_areas import Areas, scope_mask
 from geo.coverage_gaps import find_gaps, stage_table
+from geo.coverage_tables import STATUSES
 from geo.crs import to_storage
 from geo.errors import ConfigError, InputError
 from geo.locations import arrow_str, int_codes, voter_locations
@@ -59,7 +60,6 @@ from geo.siting import suggest
 log = logging.getLogger(__name__)
 
 COUNT_COLUMNS = ["kode_kel", "rw", "rt", "kode_tps", "voters"]
-STATUSES = ("covered", "gap", "unknown", "no_tps", "unlocated")
 UNRELIABLE_SOURCE = "kelurahan"
 
 
@@ -169,7 +169,7 @@ def coverage(voters_or_chunks: pd.DataFrame | Iterable[pd.DataFrame] | None, tps
     stage_frame = stage_table(stages, kel_table, rw_table, tps_table, prefix, with_voters=located is not None)
     result = CoverageResult(tps_table, rt_table, rw_table, kel_table, gaps, suggestions, merges, catchments,
                             service, stage_frame, report, params.threshold_m, params.cap, prefix)
-    _describe(result, located)
+    tables.describe(result, located)
     report.figures["seconds"] = round(time.perf_counter() - started, 2)
     log.info("coverage %s: %d TPS, %d gaps", report.source, len(tps_table), len(gaps))
     report.finish()
@@ -371,39 +371,6 @@ def _walks(locs: pd.DataFrame, counts: pd.DataFrame, xy: np.ndarray, pts, networ
     locs["dist_nearest_walk_m"] = np.round(walk.nearest_m[:-1], 2)
     # index -1 (no location / unplaced TPS) gathers the table's sentinel: NaN
     counts["dist_dpt_walk_m"] = np.round(walk.dpt_walk(counts["loc"].to_numpy(), counts["pt"].to_numpy()), 2)
-
-
-def _describe(result: CoverageResult, located: Located | None) -> None:
-    """Figures of the result, and notes on what could not be computed."""
-    r, tps, gaps = result.report, result.tps, result.gaps
-    flags = tps["flags"].fillna("")
-    r.figures.update({
-        "threshold_m": result.threshold_m, "max_per_tps": result.max_per_tps, "kode": result.kode or None,
-        "tps": len(tps), "tps_placed": int((~flags.str.contains("unplaced")).sum()),
-        "tps_location_kelurahan": int(flags.str.contains("location_kelurahan_level").sum()),
-        "tps_over_cap": int(tps["over_cap"].sum()), "tps_under_use": int(tps["under_use"].sum()),
-        "kelurahan": len(result.kelurahan), "kelurahan_too_few_tps": int(result.kelurahan["too_few_tps"].sum()),
-        "gaps_by_reason": {k: int(v) for k, v in gaps["reason"].value_counts().sort_index().items()},
-        "gaps_by_severity": {k: int(v) for k, v in gaps["severity"].value_counts().sort_index().items()},
-    })
-    if located is None:
-        r.figures["voters_source"] = "tps.dpt"
-        r.note("no voter list: per-TPS load from tps.dpt; voters_nearest, distances, RT/RW tables, RT/RW "
-               "gaps and catchments not computed")
-        unknown = int(tps["voters_dpt"].isna().sum())
-        if unknown:
-            r.note(f"{unknown:,} of {len(tps):,} TPS have no DPT count: their load is unknown "
-                   "(kelurahan totals use the DPT stage when given, else the known counts as a lower bound)")
-        return
-    status = located.locations["status"]
-    per_status = located.locations.groupby(status)["voters"].sum()
-    r.figures["voters_source"] = "voter list"
-    r.figures["locations"] = len(located.locations)
-    r.figures["voters_by_coverage"] = {s: int(per_status.get(s, 0)) for s in STATUSES}
-    r.figures["voters_unknown_tps"] = int(located.counts.loc[located.counts["tps_row"] < 0, "voters"].sum())
-    if per_status.get("unknown", 0):
-        r.note("some RT coverage is unknown: the only TPS that could be within reach are placed at kelurahan "
-               "level (see tps_location_unreliable gaps)")
 
 
 class _Timer:

@@ -4,9 +4,10 @@ Reasons (``level`` in brackets) and how severe each is:
 
 ``rw_no_tps_nearby`` (rw), ``rt_no_tps_nearby`` (rt)
     The voters of the area have, for certain, no TPS of their kelurahan within the threshold (an RW
-    when all its RTs with voters are such; otherwise its RTs one by one). *high* when the nearest TPS
-    is at least twice the threshold away or the area has at least a TPS's worth of voters (the cap),
-    else *medium*.
+    when all its RTs with voters are such; otherwise its RTs one by one). *low* when a TPS of another
+    kelurahan is within the threshold of all of them (a border question rather than a missing TPS);
+    else *high* when the nearest TPS is at least twice the threshold away or the area has at least a
+    TPS's worth of voters (the cap), else *medium*.
 ``kelurahan_without_tps`` (kelurahan)
     Voters but no TPS at all: *high*.
 ``too_few_tps`` (kelurahan)
@@ -75,26 +76,33 @@ def _area_gaps(rw: gpd.GeoDataFrame, rt: gpd.GeoDataFrame, params) -> pd.DataFra
     thr, cap = params.threshold_m, params.cap
     rws = rw[rw["coverage"] == "gap"]
     rts = rt[(rt["coverage"] == "gap") & ~rt["kode"].str[:14].isin(rws["kode"])]
+    located = rt[rt["coverage"].isin(["gap", "covered", "unknown"])]
+    across = located.groupby(located["kode"].str[:14])["dist_nearest_any_m"].max()   # worst RT of each RW
     frames = []
     for level, frame, dist in (("rw", rws, "dist_nearest_min_m"), ("rt", rts, "dist_nearest_m")):
         if not len(frame):
             continue
         d = frame[dist].to_numpy(dtype=float)
+        other = (across.reindex(frame["kode"]) if level == "rw" else frame["dist_nearest_any_m"]).to_numpy(float)
         severe = (d >= 2 * thr) | (frame["voters"].to_numpy() >= cap)
+        severity = np.where(other <= thr, "low", np.where(severe, "high", "medium"))
         out = pd.DataFrame({"kode": frame["kode"], "level": level, "reason": f"{level}_no_tps_nearby",
-                            "severity": np.where(severe, "high", "medium"), "kode_kel": frame["kode_kel"],
+                            "severity": severity, "kode_kel": frame["kode_kel"],
                             "rw": frame["rw"], "rt": frame["rt"] if level == "rt" else pd.NA,
                             "voters": frame["voters"], "dist_nearest_m": d,
-                            "detail": _nearest_text(frame, d, thr, level), "geometry": frame.geometry.to_numpy()})
+                            "detail": _nearest_text(frame, d, other, thr, level),
+                            "geometry": frame.geometry.to_numpy()})
         frames.append(out)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def _nearest_text(frame: pd.DataFrame, d: np.ndarray, thr: float, level: str) -> list[str]:
+def _nearest_text(frame: pd.DataFrame, d: np.ndarray, other: np.ndarray, thr: float, level: str) -> list[str]:
     near = frame["tps_nearest"] if "tps_nearest" in frame else pd.Series(pd.NA, index=frame.index)
     what = "every RT with voters" if level == "rw" else "the RT"
+    across = " (a TPS of another kelurahan is within reach)"
     return [f"{what} beyond {thr:.0f} m; nearest TPS of the kelurahan at {x:.0f} m"
-            + (f" ({t})" if isinstance(t, str) else "") for x, t in zip(d, near)]
+            + (f" ({t})" if isinstance(t, str) else "") + (across if o <= thr else "")
+            for x, t, o in zip(d, near, other)]
 
 
 def _kelurahan_gaps(kel: gpd.GeoDataFrame, params) -> pd.DataFrame:

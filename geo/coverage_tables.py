@@ -34,6 +34,7 @@ KEL_COLUMNS = ["kode", "nama", "kode_kec", "voters", "voters_source", "tps", "tp
                "load_ratio", "too_few_tps", "voters_beyond_dpt", "share_beyond_dpt", "voters_beyond_nearest",
                "share_beyond_nearest", "rt_gap", "rw_gap"]
 WALK_RT_COLUMNS = ["dist_nearest_walk_m", "dist_dpt_walk_mean_m"]
+STATUSES = ("covered", "gap", "unknown", "no_tps", "unlocated")   # coverage of an RT (see geo.coverage)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -235,7 +236,8 @@ def kelurahan_table(areas: Areas, tps: gpd.GeoDataFrame, rt: gpd.GeoDataFrame, r
     _voters(kel, tps, counts, stages)
     needed = np.ceil(kel["voters"].astype("Float64") / params.cap)
     kel["tps_needed"] = needed.astype("Int64")
-    kel["load_ratio"] = (kel["voters"].astype("Float64") / (kel["tps"] * params.cap)).round(3).astype("float64")
+    capacity = (kel["tps"] * params.cap).where(kel["tps"] > 0)          # no TPS: no ratio (not infinity)
+    kel["load_ratio"] = (kel["voters"].astype("Float64") / capacity).round(3).astype("float64")
     kel["too_few_tps"] = (kel["tps_needed"] > kel["tps"]).fillna(False).astype(bool)
     _beyond(kel, located, params.threshold_m)
     for level, frame in (("rt", rt), ("rw", rw)):
@@ -284,6 +286,41 @@ def _beyond(kel: pd.DataFrame, located, thr: float) -> None:
         stats = _distance_stats(group, frame["voters"].to_numpy(), frame[f"dist_{name}_m"].to_numpy(), n, thr)
         kel[f"voters_beyond_{name}"] = pd.array(stats["beyond"], dtype="Int64")
         kel[f"share_beyond_{name}"] = stats["share"]
+
+
+# --- figures ----------------------------------------------------------------------------------------
+
+def describe(result, located) -> None:
+    """Figures of the result, and notes on what could not be computed."""
+    r, tps, gaps = result.report, result.tps, result.gaps
+    flags = tps["flags"].fillna("")
+    r.figures.update({
+        "threshold_m": result.threshold_m, "max_per_tps": result.max_per_tps, "kode": result.kode or None,
+        "tps": len(tps), "tps_placed": int((~flags.str.contains("unplaced")).sum()),
+        "tps_location_kelurahan": int(flags.str.contains("location_kelurahan_level").sum()),
+        "tps_over_cap": int(tps["over_cap"].sum()), "tps_under_use": int(tps["under_use"].sum()),
+        "kelurahan": len(result.kelurahan), "kelurahan_too_few_tps": int(result.kelurahan["too_few_tps"].sum()),
+        "gaps_by_reason": {k: int(v) for k, v in gaps["reason"].value_counts().sort_index().items()},
+        "gaps_by_severity": {k: int(v) for k, v in gaps["severity"].value_counts().sort_index().items()},
+    })
+    if located is None:
+        r.figures["voters_source"] = "tps.dpt"
+        r.note("no voter list: per-TPS load from tps.dpt; voters_nearest, distances, RT/RW tables, RT/RW "
+               "gaps and catchments not computed")
+        unknown = int(tps["voters_dpt"].isna().sum())
+        if unknown:
+            r.note(f"{unknown:,} of {len(tps):,} TPS have no DPT count: their load is unknown "
+                   "(kelurahan totals use the DPT stage when given, else the known counts as a lower bound)")
+        return
+    status = located.locations["status"]
+    per_status = located.locations.groupby(status)["voters"].sum()
+    r.figures["voters_source"] = "voter list"
+    r.figures["locations"] = len(located.locations)
+    r.figures["voters_by_coverage"] = {s: int(per_status.get(s, 0)) for s in STATUSES}
+    r.figures["voters_unknown_tps"] = int(located.counts.loc[located.counts["tps_row"] < 0, "voters"].sum())
+    if per_status.get("unknown", 0):
+        r.note("some RT coverage is unknown: the only TPS that could be within reach are placed at kelurahan "
+               "level (see tps_location_unreliable gaps)")
 
 
 # --- grouped arithmetic ----------------------------------------------------------------------------

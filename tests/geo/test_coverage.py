@@ -102,6 +102,17 @@ def test_rt_distances_match_brute_force(city, result):
         assert d == pytest.approx(want, abs=0.01, nan_ok=True)
 
 
+def test_a_gap_another_kelurahan_could_serve_is_low(city):
+    tps = city["tps"].copy()
+    moved = tps["kode_tps"] == f"{A}003"                 # its point stays in A, but it now belongs to B
+    tps.loc[moved, ["kode_tps", "kode_kel"]] = [f"{B}003", B]
+    out = coverage(city["voters"], tps, city["rt"], city["rw"], city["kelurahan"], threshold_m=650)
+    gap = out.gaps.set_index("kode").loc[f"{A}-003"]
+    assert (gap["reason"], gap["severity"]) == ("rw_no_tps_nearby", "low")
+    assert "another kelurahan is within reach" in gap["detail"]
+    assert set(out.gaps.loc[out.gaps["level"] == "rt", "severity"]) == {"medium"}     # RW 2's RTs
+
+
 def test_coverage_status_per_rt_and_rw(result):
     rw = result.rw.set_index("kode")["coverage"].to_dict()
     assert rw == {f"{A}-001": "covered", f"{A}-002": "gap", f"{A}-003": "partial", f"{B}-001": "unknown",
