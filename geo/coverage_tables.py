@@ -34,6 +34,7 @@ KEL_COLUMNS = ["kode", "nama", "kode_kec", "voters", "voters_source", "tps", "tp
                "load_ratio", "too_few_tps", "voters_beyond_dpt", "share_beyond_dpt", "voters_beyond_nearest",
                "share_beyond_nearest", "rt_gap", "rw_gap"]
 WALK_RT_COLUMNS = ["dist_nearest_walk_m", "dist_dpt_walk_mean_m"]
+WALK_RW_COLUMNS = ["dist_nearest_walk_mean_m", "dist_dpt_walk_mean_m"]
 STATUSES = ("covered", "gap", "unknown", "no_tps", "unlocated")   # coverage of an RT (see geo.coverage)
 
 
@@ -190,13 +191,19 @@ def _rw_table(rt: gpd.GeoDataFrame, counts: pd.DataFrame, loc: np.ndarray, w: np
                        "dist_nearest_max_m": near["max"], "voters_beyond_nearest": near["beyond"],
                        "share_beyond_nearest": near["share"]})
     rw["coverage"] = pd.array(_rw_status(count), dtype="string")
+    cols = list(RW_COLUMNS)
+    if "dist_nearest_walk_m" in rt:                      # walking, voter-weighted
+        walk = _distance_stats(group, rt["voters"].to_numpy(), rt["dist_nearest_walk_m"].to_numpy(), n, thr)
+        walk_dpt = _distance_stats(lg, w, counts["dist_dpt_walk_m"].to_numpy(), n, thr)
+        rw["dist_nearest_walk_mean_m"], rw["dist_dpt_walk_mean_m"] = walk["mean"], walk_dpt["mean"]
+        cols += WALK_RW_COLUMNS
     geom = areas.polygons("rw", rw["kode"])
     missing = pd.isna(geom)
     if missing.any() and areas.rt is not None:          # no RW polygon: the union of its RT polygons
         rt_geom = rt.geometry.to_numpy()
         united = grouped_union(group, rt_geom, n)
         geom[missing] = united[missing]
-    return gpd.GeoDataFrame(rw[RW_COLUMNS], geometry=geom, crs=STORAGE_EPSG)
+    return gpd.GeoDataFrame(rw[cols], geometry=geom, crs=STORAGE_EPSG)
 
 
 def _rw_status(count: dict[str, np.ndarray]) -> np.ndarray:
@@ -318,6 +325,9 @@ def describe(result, located) -> None:
     r.figures["locations"] = len(located.locations)
     r.figures["voters_by_coverage"] = {s: int(per_status.get(s, 0)) for s in STATUSES}
     r.figures["voters_unknown_tps"] = int(located.counts.loc[located.counts["tps_row"] < 0, "voters"].sum())
+    if per_status.get("unlocated", 0):
+        r.note(f"{int(per_status['unlocated']):,} voters have no location (no RT/RW known, or no polygon for "
+               "their area): they count in the loads, not in any distance")
     if per_status.get("unknown", 0):
         r.note("some RT coverage is unknown: the only TPS that could be within reach are placed at kelurahan "
                "level (see tps_location_unreliable gaps)")

@@ -239,6 +239,8 @@ def test_walking_distances_follow_the_roads(city, result):
     assert located.sum() >= 12
     assert (rt.loc[located, "dist_nearest_walk_m"] >= rt.loc[located, "dist_nearest_m"] - 0.01).all()
     assert "dist_dpt_walk_mean_m" in rt and "dist_nearest_walk_m" not in result.rt
+    rw = out.rw.set_index("kode")
+    assert rw.loc[f"{A}-001", "dist_nearest_walk_mean_m"] >= rw.loc[f"{A}-001", "dist_nearest_mean_m"] - 0.1
 
 
 @settings(max_examples=40, deadline=None)
