@@ -35,7 +35,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.spatial import cKDTree
 
 from geo.coverage_areas import to_lonlat
-from geo.crs import METRIC_EPSG, STORAGE_EPSG
+from geo.crs import METRIC_EPSG, STORAGE_EPSG, to_storage
 from geo.report import Report
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,8 @@ def suggest(gaps: gpd.GeoDataFrame, located, tps: gpd.GeoDataFrame, areas, candi
 
 
 class Sites:
-    """Candidate sites per kelurahan: given points, then RT (else RW) representative points."""
+    """Candidate sites per kelurahan: given points (``nama``, optional ``kode_kel``, else the kelurahan
+    holding them; polygons become a point inside), then RT (else RW) representative points."""
 
     def __init__(self, areas, located, candidates: gpd.GeoDataFrame | None):
         parts = [self._given(candidates, areas)]
@@ -100,18 +101,19 @@ class Sites:
     def _given(self, candidates: gpd.GeoDataFrame | None, areas) -> pd.DataFrame:
         if candidates is None or not len(candidates) or areas.kelurahan is None:
             return pd.DataFrame(columns=["kode_kel", "site", "nama", "source", "x", "y", "cost"])
-        pts = candidates.to_crs(STORAGE_EPSG)
+        pts = to_storage(candidates, source="candidates")
         geom = pts.geometry.to_numpy()
+        geom = np.where(shapely.get_type_id(geom) == 0, geom, shapely.point_on_surface(geom))  # a building: inside it
         kel = areas.kelurahan
-        tree = shapely.STRtree(kel.geometry.to_numpy())
-        inside = tree.query(geom, predicate="within")
+        inside = shapely.STRtree(kel.geometry.to_numpy()).query(geom, predicate="within")
         found = pd.Series(kel["kode"].to_numpy()[inside[1]], index=inside[0])
-        found = found[~found.index.duplicated()].reindex(range(len(pts)))
-        code = pts["kode_kel"].astype("string").fillna(pd.Series(found.to_numpy(), dtype="string")) \
-            if "kode_kel" in pts else pd.Series(found.to_numpy(), dtype="string")
-        name = pts["nama"].astype("string") if "nama" in pts else pd.Series(pd.NA, index=pts.index, dtype="string")
+        found = found[~found.index.duplicated()].reindex(range(len(pts))).astype("string")
+        declared = pts["kode_kel"] if "kode_kel" in pts else pd.Series(pd.NA, index=pts.index)
+        code = pd.Series(declared.astype("string").to_numpy(), dtype="string").fillna(found)
+        name = pd.Series(pts["nama"].astype("string").to_numpy() if "nama" in pts else [pd.NA] * len(pts),
+                         dtype="string")
         site = "site-" + pd.Series(np.arange(1, len(pts) + 1)).astype("string").str.zfill(4)
-        keep = code.notna().to_numpy() & code.isin(kel["kode"]).to_numpy()
+        keep = code.isin(kel["kode"]).to_numpy()
         return self._points(code[keep], site[keep], name.fillna(site)[keep], geom[keep], "candidate")
 
     def of(self, kode_kel: str) -> pd.DataFrame:

@@ -87,6 +87,19 @@ def test_a_given_site_wins_and_sites_are_listed_by_voters_newly_covered(city):
     assert "Di laut" not in set(out.suggestions["nama"])          # a candidate outside every kelurahan
 
 
+def test_candidates_may_be_polygons_with_a_declared_kelurahan_or_none(city):
+    import shapely
+
+    cands = city["candidates"].to_crs(32748)
+    cands["geometry"] = cands.geometry.buffer(20)               # buildings, not points
+    cands["kode_kel"] = [A, None, None]                           # declared, found by position, outside
+    cands.index = [10, 20, 30]
+    out = _run(city, threshold_m=480, candidates=cands.drop(columns="nama"))
+    s = out.suggestions[out.suggestions["source"] == "candidate"]
+    assert s["nama"].tolist() == ["site-0001"] and s["voters_newly_covered"].tolist() == [40]
+    assert shapely.Point(s[["lon", "lat"]].iloc[0]).distance(city["candidates"].geometry.iloc[0]) < 1e-6
+
+
 def test_without_candidates_rt_points_cover_every_gap_voter(city):
     out = _run(city, threshold_m=480)
     s = out.suggestions[out.suggestions["reason"] == "no_tps_nearby"]
