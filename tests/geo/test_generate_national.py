@@ -15,8 +15,14 @@ import pytest
 
 from geo.codes import PROVINCE_CODES, kode_problems, nik_problems
 from geo.errors import InputError
-from geo.generate_national import (MAX_KEL_PER_PROVINCE, VOTERS_PER_RW, batch_dataset, generate_national,
-                                   national_table, with_filler)
+from geo.generate_national import (
+    MAX_KEL_PER_PROVINCE,
+    VOTERS_PER_RW,
+    batch_dataset,
+    generate_national,
+    national_table,
+    with_filler,
+)
 from geo.voters import read_dpt
 
 ARGS = {"provinces": 2, "kab_per_province": 3, "kel_per_kab": 5, "voters": 5_000, "seed": 4}
