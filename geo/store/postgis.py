@@ -3,13 +3,22 @@
 Tables are built from :data:`geo.schema.LAYERS` (plus ``meta`` and ``runs``) by the Alembic
 migrations in ``geo/store/migrations``; ``init()`` runs them with the version table inside the
 target schema. Statements are SQLAlchemy/GeoAlchemy2 expressions with bound parameters; the few
-statements SQLAlchemy cannot express (``COPY``, ``LOCK``, ``TRUNCATE``) are composed with
-:mod:`psycopg.sql`, from quoted identifiers only.
+statements SQLAlchemy cannot express (``COPY``, ``LOCK``, ``TRUNCATE``, the tile queries) are
+composed with :mod:`psycopg.sql`, from literal SQL and quoted identifiers only.
 
 Bulk writes use ``COPY ... (FORMAT csv)`` of text produced by pyarrow's CSV writer, which quotes
 every non-null value and leaves nulls as bare empty fields, so ``NULL`` and ``''`` stay distinct and
 tabs, quotes, backslashes and newlines need no escaping of ours. Geometries travel as hex EWKB
 (SRID 4326) and come back through ``ST_AsBinary``.
+
+Tiles (:meth:`PostgisStore.tile`) select exactly the features :mod:`geo.tiles` selects from the same
+rows (positions computed with its formulas, so tile edges fall identically; only a point within a
+rounding error of a buffer edge could land differently if the libm of numpy and of PostgreSQL
+disagreed in the last bit): one statement per tile and format, ``ST_AsMVT`` or ``ST_AsGeoJSON``
+assembled into a FeatureCollection, read in autocommit (no BEGIN/COMMIT round trips). MVT points
+go straight to tile pixels as geo.tiles puts them (bit-identical geometry, no ST_Transform per
+point); polygons go through ``ST_AsMVTGeom(ST_Transform(geometry, 3857), ST_TileEnvelope(z, x, y),
+4096, 64)``.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 :mod:`geo.store.postgis` holds every SQL statement; this module turns frames into the CSV text its
 ``COPY`` reads, fetched rows back into conforming frames, and prepares and finishes its tile
-queries (parameters from z/x/y and :class:`geo.tiles.TileOptions`, GeoJSON tiles assembled from
-rows, :class:`geo.tiles.TileSelection` results) so both backends share :mod:`geo.tiles` semantics.
+queries (checks and bound parameters from z/x/y and :class:`geo.tiles.TileOptions`, property lists,
+:class:`geo.tiles.TileSelection` results) so both backends share :mod:`geo.tiles` semantics.
 """
 
 from __future__ import annotations
@@ -167,16 +167,6 @@ def property_names(layer: str, source: str) -> tuple[str, ...]:
 def float_columns(layer: str) -> frozenset[str]:
     """Float columns of a layer: their tile values are rounded to 0.1, as in :mod:`geo.geojson`."""
     return frozenset(c for c, dtype in LAYERS[layer].columns.items() if dtype == "float64")
-
-
-def geojson_tile(rows: Sequence[tuple], names: Sequence[str]) -> bytes | None:
-    """A FeatureCollection from rows ``(candidates, id, key, geometry JSON, *properties)``."""
-    if not rows:
-        return None
-    dumps = orjson.dumps
-    blobs = [b'{"geometry":' + geom.encode() + b',"id":' + dumps(key) + b',"properties":'
-             + dumps(dict(zip(names, values))) + b',"type":"Feature"}' for _, _, key, geom, *values in rows]
-    return geojson.collection_bytes(blobs)
 
 
 def selection(plan: TilePlan, kind: str, ids: Sequence[int], candidates: int) -> tiles.TileSelection:
