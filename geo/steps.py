@@ -123,9 +123,11 @@ def export_step(store: Store, kind: str, out_dir: str | Path, *, kode: str | Non
                                     base_map=base)
     elif kind == "geojson":
         report = export.export_geojson(out_dir, tps=tps, kelurahan=kelurahan, rw=rw, data_version=version)
-    elif kind == "tiles":
-        report = export.export_tiles(out_dir, tps=tps, kelurahan=kelurahan, rw=rw, data_version=version,
-                                     options=opts, formats=formats, attribution=base.attribution)
+    elif kind == "tiles":  # PostGIS cuts them with ST_AsMVT; the GeoPackage store in Python (same ids)
+        from geo import tile_source
+
+        report = tile_source.pyramid(store, out_dir, kode=kode, data_version=version, options=opts,
+                                     formats=formats, attribution=base.attribution)
     else:
         report = export.export_bundle(out_dir, tps=tps, kelurahan=kelurahan, rw=rw, rt=rt, data_version=version,
                                       base_map=base, tile_options=opts, formats=formats)

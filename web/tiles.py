@@ -1,7 +1,8 @@
 """``/tiles``: GeoJSON and Mapbox Vector Tiles of the public layers, and their TileJSON.
 
-Tiles are cut from the snapshot's :class:`geo.tiles.TileIndex` (built once per data version from the
-store) and kept encoded (gzip/brotli/identity) in a per-version LRU, so a repeated tile costs a dict
+Tiles are cut by PostGIS (``ST_AsMVT``/``ST_AsGeoJSON``, :mod:`geo.tile_source`) when the store is
+PostGIS, else from the snapshot's :class:`geo.tiles.TileIndex` (built once per data version from the
+store); either way they are kept encoded (gzip/brotli/identity) in a per-version LRU, so a repeated tile costs a dict
 look-up. Caching: the ETag is derived from the data version and the tile, ``If-None-Match`` gets 304;
 a URL carrying the current version (``?v=<data_version>``, as the TileJSON lists them) is immutable
 for a year, any other for 60 s. Empty tiles are ``204``; z/x/y outside the grid or the zoom range
@@ -13,9 +14,9 @@ from __future__ import annotations
 import base64
 import hashlib
 
-from flask import Blueprint, Response, abort, jsonify, request, url_for
+from flask import Blueprint, Response, abort, current_app, jsonify, request, url_for
 
-from geo import export, geojson
+from geo import export, geojson, tile_source
 from geo.tiles import check_tile
 from web.data import snapshot
 from web.http import IMMUTABLE, REVALIDATE, choose_encoding, encode
@@ -36,8 +37,7 @@ def tile(layer: str, z: str, x: str, name: str):
     key = (layer, fmt, z_, x_, y_, encoding)
     cached = snap.tile_bytes.get(key)
     if cached is None:
-        index = snap.tiles(layer)
-        raw = index.mvt(z_, x_, y_) if fmt == "mvt" else index.geojson(z_, x_, y_)
+        raw = _build(snap, layer, z_, x_, y_, fmt)
         cached = (encode(raw, encoding) if raw else b"", tile_etag(snap.version, layer, z_, x_, y_, fmt))
         snap.tile_bytes.put(key, cached)
     body, etag = cached
@@ -50,6 +50,16 @@ def tile(layer: str, z: str, x: str, name: str):
     if encoding:
         headers.append(("Content-Encoding", encoding))
     return Response(body, headers=headers, content_type=FORMATS[fmt])
+
+
+def _build(snap, layer: str, z: int, x: int, y: int, fmt: str) -> bytes | None:
+    from web.app import get_store
+
+    store = get_store(current_app)
+    if store.kind == "postgis":  # the database cuts the tile (GiST + ST_AsMVT), no Python encoding
+        return tile_source.tile_bytes(store, layer, z, x, y, fmt)
+    index = snap.tiles(layer)
+    return index.mvt(z, x, y) if fmt == "mvt" else index.geojson(z, x, y)
 
 
 @bp.get("/tiles/<layer>.json")

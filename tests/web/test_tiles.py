@@ -19,7 +19,8 @@ def test_geojson_tile(any_client):
     assert "flags" not in doc["features"][0]["properties"]
 
 
-def test_mvt_tile(client):
+def test_mvt_tile(any_client):
+    client = any_client
     r = client.get(Z14 + ".mvt")
     assert r.status_code == 200 and r.mimetype == "application/vnd.mapbox-vector-tile"
     layer = mapbox_vector_tile.decode(r.data)["tps"]
