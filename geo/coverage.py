@@ -152,10 +152,11 @@ def coverage(voters_or_chunks: pd.DataFrame | Iterable[pd.DataFrame] | None, tps
     areas = Areas.of(kelurahan, rw, rt, prefix)
     tps = _scope_tps(tps, prefix)
     params = tables.Params(float(threshold_m), int(max_per_tps), float(min_use))
+    timer = _Timer(report, started)
     counts = None
     if voters_or_chunks is not None:
         counts = count_voters(voters_or_chunks, kode=prefix, report=report)
-    timer = _Timer(report, started)
+    timer("count_s")
     located = locate(counts, tps, areas, params, network) if counts is not None else None
     timer("locations_s")
     tps_table, catchments, service = tables.tps_table(tps, located, areas, params)

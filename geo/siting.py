@@ -14,10 +14,10 @@ listed in the order a maximal-covering greedy would add them, with the voters ea
 model (least total voter distance with the existing TPS open) by greedy addition, which is exact for
 one site; ``voters_served`` are the voters for whom the new site becomes the nearest TPS.
 
-**Merges**: two TPS of one kelurahan, both reliably placed, whose voters together stay within the cap
-and where every voter of the merged TPS is within the threshold of the kept one (checked on their
-locations). The direction that moves fewer voters is proposed; ``disjoint`` marks a set of pairs that
-can all be done together (greedy, fewest voters moved first).
+**Merges**: two TPS of one kelurahan whose voters together stay within the cap, where the kept one is
+reliably placed and every voter of the merged one is within the threshold of it (checked on their
+locations). Each TPS that could be merged is listed once, with its best partner; ``disjoint`` marks a
+set of merges that can all be done together (greedy, fewest voters moved first).
 
 Every coordinate here is metres in EPSG:32748; outputs carry EPSG:4326 geometries.
 """
@@ -269,7 +269,9 @@ def merge_candidates(located, tps: gpd.GeoDataFrame, threshold_m: float, cap: in
 
     Keeping TPS *k* and merging *m* into it is allowed when both serve at most ``cap`` voters together,
     *k* is reliably placed (not at kelurahan level), and every voter of *m* has a known location within
-    ``threshold_m`` metres of *k*. The voters of *k* do not move.
+    ``threshold_m`` metres of *k*. The voters of *k* do not move. One row per TPS that could be merged,
+    with its best partner (the farthest of its voters nearest; then the smaller code), so the list is
+    never longer than the TPS list.
     """
     pts, locs = located.pts, located.locations
     n = len(pts)
@@ -285,14 +287,13 @@ def merge_candidates(located, tps: gpd.GeoDataFrame, threshold_m: float, cap: in
     same = (kel[a] == kel[b]) & (load[a] + load[b] <= cap)
     a, b = a[same], b[same]
     lxy = locs[["x", "y"]].to_numpy(np.float64)
-    reach_ab = _max_reach(served, lxy, pts.xy, drop=b, keep=a)        # keep a, merge b
-    reach_ba = _max_reach(served, lxy, pts.xy, drop=a, keep=b)
-    ab_ok = reliable[a] & whole[b] & (reach_ab <= threshold_m)
-    ba_ok = reliable[b] & whole[a] & (reach_ba <= threshold_m)
-    prefer_ab = ab_ok & (~ba_ok | (load[b] < load[a]) | ((load[b] == load[a]) & (reach_ab <= reach_ba)))
-    valid = ab_ok | ba_ok
-    kept, merged = np.where(prefer_ab, a, b)[valid], np.where(prefer_ab, b, a)[valid]
-    return _merge_table(pts, kel, load, kept, merged, np.where(prefer_ab, reach_ab, reach_ba)[valid])
+    keep, drop = np.concatenate([a, b]), np.concatenate([b, a])          # both directions of each pair
+    reach = _max_reach(served, lxy, pts.xy, drop=drop, keep=keep)
+    ok = reliable[keep] & whole[drop] & (reach <= threshold_m)
+    keep, drop, reach = keep[ok], drop[ok], reach[ok]
+    best = np.lexsort((keep, reach, drop))                                 # per merged TPS: the nearest reach
+    first = best[np.r_[True, drop[best][1:] != drop[best][:-1]]] if len(best) else best
+    return _merge_table(pts, kel, load, keep[first], drop[first], reach[first])
 
 
 def _served(located) -> pd.DataFrame:

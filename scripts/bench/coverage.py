@@ -12,8 +12,9 @@ kelurahan tables, catchments, Voronoi service areas, gaps, siting, merges), then
 :func:`geo.coverage_report.write_coverage` (CSV, GeoPackage, GeoJSON, index.html). The naive baseline
 is the straightforward per-voter GeoPandas pipeline (a point per voter, ``sjoin_nearest`` to the TPS,
 the DPT distance per voter, ``groupby`` per TPS and per RT), measured on a --sample of voters and
-extrapolated linearly, next to petatps on the same sample. Wall and CPU seconds; the last line printed
-is one JSON object with every figure.
+extrapolated linearly, next to petatps on the same sample (whose fixed costs, the geometry of ~30 k RT
+and TPS, dominate at that size: compare per voter at full size, ``speedup_per_voter``). Wall and CPU
+seconds; the last line printed is one JSON object with every figure.
 """
 
 from __future__ import annotations
