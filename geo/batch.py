@@ -138,10 +138,10 @@ def run_partition(dataset: str | Path, partition: Partition | None, out_dir: str
                   task: Task = assign_task) -> dict[str, Any]:
     """Run ``task`` on one partition (None: the whole dataset, the single-process path) and write its output.
 
-    Returns the manifest written last as ``_part-<part>.json``: files, rows, seconds, peak memory of
-    this process (MB), the task's report and distance histograms of ``*_m`` columns.
+    Returns the manifest written last as ``_part-<part>.json``: files, rows, wall and CPU seconds, peak
+    memory of this process so far (MB), the task's report and distance histograms of ``*_m`` columns.
     """
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     folder = Path(out_dir) / (f"kode_kab={partition.kode_kab}" if partition else "")
     number = partition.part if partition else 0
     folder.mkdir(parents=True, exist_ok=True)
@@ -157,7 +157,8 @@ def run_partition(dataset: str | Path, partition: Partition | None, out_dir: str
             stats.add(frame)
     manifest = {"partition": partition.name if partition else "all", "kecamatan": list(inputs.kecamatan or []),
                 "files": files, "rows": sum(f["rows"] for f in files),
-                "seconds": round(time.perf_counter() - started, 3), "peak_rss_mb": _peak_rss_mb(),
+                "seconds": round(time.perf_counter() - started, 3),
+                "cpu_seconds": round(time.process_time() - cpu, 3), "peak_rss_mb": peak_rss_mb(),
                 "pid": os.getpid(), "report": report.to_dict(), "columns": stats.as_dict()}
     output.write_text(output.manifest_file(folder, number), json.dumps(manifest, sort_keys=True))
     return manifest
@@ -169,7 +170,13 @@ def run_single(dataset: str | Path, out_dir: str | Path, task: Task = assign_tas
     return _merged(str(dataset), [manifest], [], [], {"partitions": 1, "seconds": manifest["seconds"]})
 
 
-def _peak_rss_mb() -> float:
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process (MB): Linux ``VmHWM``, which, unlike ``ru_maxrss``, does not
+    carry over the peak of a parent process across ``exec``; else ``ru_maxrss``."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
@@ -282,10 +289,26 @@ def _dask_client(client: Any, scheduler: str | None, workers: int | None):
             _log_cluster(c)
             yield c
         return
-    with LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=":0" if _has_bokeh() else None) as cluster, Client(cluster) as c:
+    with dask_settings(), LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True,
+                                       host="127.0.0.1", dashboard_address=":0" if _has_bokeh() else None
+                                       ) as cluster, Client(cluster) as c:
         _log_cluster(c)
         yield c
+
+
+DASK_SETTINGS = {
+    # The worker's sampling profiler (a thread taking the GIL every 10 ms) cost ~30 % more CPU per
+    # partition in scripts/bench/scale.py; on workers started by hand set
+    # DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False.
+    "distributed.worker.profile.enabled": False,
+}
+
+
+def dask_settings():
+    """Dask configuration for the batch's local clusters (a context manager)."""
+    import dask
+
+    return dask.config.set(DASK_SETTINGS)
 
 
 def _log_cluster(client: Any) -> None:
@@ -337,6 +360,7 @@ def _merged(source: str, manifests: list[dict], failed: list[tuple[Partition, st
     secs = report.figures["seconds"]
     report.figures["voters_per_s"] = round(report.rows_loaded / secs) if secs else None
     report.figures["partition_seconds"] = round(sum(m["seconds"] for m in manifests), 2)
+    report.figures["partition_cpu_seconds"] = round(sum(m.get("cpu_seconds", 0.0) for m in manifests), 2)
     report.figures["peak_rss_mb_max"] = max((m["peak_rss_mb"] for m in manifests), default=None)
     report.figures["totals"] = output.sum_figures(r["figures"] for r in reports)
     report.figures["distances"] = output.merge_columns([m["columns"] for m in manifests])

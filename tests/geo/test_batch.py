@@ -282,7 +282,8 @@ class Cluster:
     def __init__(self, folder: Path):
         self.folder, self.file, self.workers = folder, folder / "scheduler.json", []
         # tests/geo on the path: the scheduler and workers unpickle this module's failing tasks by reference
-        self.env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(Path(__file__).parent)])}
+        self.env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(Path(__file__).parent)]),
+                    "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"}
         self.scheduler = self._spawn("scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
                                      "--scheduler-file", str(self.file))
         deadline = time.monotonic() + 60
