@@ -32,10 +32,13 @@ def run_demo(store: Store, settings: Settings, *, voters: int = 20_000, seed: in
     from geo.steps import geocode_step
 
     steps.append(_summary(geocode_step(store, max_per_tps=settings.max_per_tps, reports_dir=reports_dir)[1]))
-    from geo.steps import assign_step, export_step
+    from geo.steps import assign_step, coverage_step, export_step
 
     steps.append(_summary(assign_step(store, max_per_tps=settings.max_per_tps,
                                       out=settings.home / "assignments.csv")))
+    steps.append(_summary(coverage_step(store, settings.home / "coverage", max_per_tps=settings.max_per_tps,
+                                        basemap_url=settings.basemap_url,
+                                        basemap_attribution=settings.basemap_attribution)))
     steps.append(_summary(export_step(store, "bundle", settings.home / "bundle", zooms=(10, 15),
                                       basemap_url=settings.basemap_url,
                                       basemap_attribution=settings.basemap_attribution)))

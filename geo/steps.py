@@ -262,3 +262,55 @@ class _ChunkWriter:
         if self._pq is not None:
             self._pq.close()
         self.tmp.unlink(missing_ok=True)
+
+
+def coverage_step(store: Store, out_dir: str | Path, *, kode: str | None = None, threshold_m: float = 500.0,
+                  max_per_tps: int = 300, candidates: str | Path | None = None,
+                  stages: str | Path | None = None, network: str | Path | None = None,
+                  basemap_url: str | None = None, basemap_attribution: str | None = None) -> Report:
+    """Coverage for officers: per-TPS load, per-RT/RW distances, gaps, siting suggestions, report files.
+
+    Without voters in the store (e.g. the public TPS list with DPT counts only) the TPS loads come from
+    ``tps.dpt`` and the report says what could not be computed.
+
+    Parameters
+    ----------
+    out_dir : path
+        Folder for tps.csv, gaps.csv, coverage.gpkg, coverage_*.geojson and index.html.
+    stages : path, optional
+        CSV of counts per kelurahan (``kode_kel``) or RW (``kode_kel``, ``rw``): ``population``, ``dps``, ``dpt``.
+    """
+    from geo import maps
+    from geo.coverage import coverage
+    from geo.coverage_report import write_coverage
+
+    tps = store.read("tps", kode=kode)
+    if tps.empty:
+        raise NotFoundError(f"no TPS in the store{' for ' + kode if kode else ''}: load and geocode TPS first")
+    layers = {lvl: _or_none(store.read(lvl, kode=kode)) for lvl in ("rt", "rw", "kelurahan")}
+    voters = store.iter_read("voters", kode=kode) if store.counts()["voters"] else None
+    result = coverage(voters, tps, **layers, kode=kode, threshold_m=threshold_m, max_per_tps=max_per_tps,
+                      candidates=read_candidates(candidates) if candidates else None,
+                      stages=_read_stages(stages) if stages else None,
+                      network=_road_graph(network) if network else None)
+    base = maps.BaseMap(url=basemap_url or maps.OSM.url, attribution=basemap_attribution or maps.OSM.attribution)
+    written = write_coverage(result, out_dir, data_version=store.data_version(), base_map=base)
+    report = result.report
+    report.figures["files"] = written.figures
+    report.figures["out"] = str(out_dir)
+    store.record_run(report.to_dict())
+    return report.finish()
+
+
+def _read_stages(path: str | Path) -> pd.DataFrame:
+    try:
+        frame = pd.read_csv(path, dtype=str, sep=None, engine="python", encoding="utf-8-sig")
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(f"cannot read stage counts: {exc}", file=str(path)) from None
+    if "kode_kel" not in frame.columns:
+        raise InputError(f"stage counts need a kode_kel column (found {', '.join(map(str, frame.columns))})",
+                         file=str(path))
+    for col in ("rw", "population", "dps", "dpt"):
+        if col in frame.columns:
+            frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("Int64")
+    return frame

@@ -233,3 +233,28 @@ def assign_cmd(env: Env, mode: str, max_per_tps: int | None, margin_m: float, ne
 
     return assign_step(env.store, mode=mode, max_per_tps=max_per_tps or env.settings.max_per_tps,
                        margin_m=margin_m, network=network, out=out, kode=parse_wilayah(kode) if kode else None)
+
+
+@command(main, "coverage")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for tps.csv, gaps.csv, coverage.gpkg, coverage_*.geojson and index.html.")
+@click.option("--kode", default=None, help="Limit to a kota/kecamatan/kelurahan code, e.g. 3172.")
+@click.option("--threshold-m", default=500.0, show_default=True, type=click.FloatRange(1, 100_000),
+              help="Voters farther than this from any TPS are a gap (metres).")
+@click.option("--max-per-tps", default=None, type=click.IntRange(1, 10_000),
+              help="Voters-per-TPS cap (default $PETATPS_MAX_PER_TPS or 300; Pilkada 2024: 600).")
+@click.option("--candidates", type=EXISTING_FILE, default=None,
+              help="Points file of candidate TPS sites with a name column (else RT points are used).")
+@click.option("--stages", type=EXISTING_FILE, default=None,
+              help="CSV of population/DPS/DPT counts per kelurahan (kode_kel) or RW (kode_kel, rw).")
+@click.option("--network", type=EXISTING_FILE, default=None, help="Road lines file for walking distances.")
+def coverage_cmd(env: Env, out: Path, kode: str | None, threshold_m: float, max_per_tps: int | None,
+                 candidates: Path | None, stages: Path | None, network: Path | None):
+    """Coverage gaps for officers: TPS load, RT/RW distances, gaps, siting suggestions, a report page."""
+    from geo.codes import parse_wilayah
+    from geo.steps import coverage_step
+
+    return coverage_step(env.store, out, kode=parse_wilayah(kode) if kode else None, threshold_m=threshold_m,
+                         max_per_tps=max_per_tps or env.settings.max_per_tps, candidates=candidates,
+                         stages=stages, network=network, basemap_url=env.settings.basemap_url,
+                         basemap_attribution=env.settings.basemap_attribution)

@@ -220,3 +220,37 @@ def test_assign_before_geocode_is_a_clear_error(db_args, small_city):
     run(db_args + ["load", "dpt", str(small_city / "dpt.csv")])
     result = CliRunner().invoke(main, db_args + ["assign"])
     assert result.exit_code == 1 and "geocode" in result.stderr
+
+
+def test_coverage_real_jakarta_utara(db_args, real_data, tmp_path):
+    run(db_args + ["load", "boundaries", str(real_data / KEL), "--level", "kelurahan"])
+    run(db_args + ["load", "boundaries", str(real_data / RW), "--level", "rw"])
+    run(db_args + ["load", "tps", str(real_data / TPS)])
+    run(db_args + ["geocode"])
+    out = tmp_path / "cov"
+    rep = run(db_args + ["coverage", "--kode", "3172", "--out", str(out), "--json"])
+    import pandas as pd
+
+    tps = pd.read_csv(out / "tps.csv", dtype=str)
+    raw = pd.read_csv(real_data / TPS, dtype=str)
+    raw = raw[raw.kode_kab == "3172"]
+    over_raw = set(raw.kode_tps[pd.to_numeric(raw.dpt, errors="coerce") > 300])
+    over_csv = set(tps.kode_tps[tps.over_cap == "True"])
+    assert over_raw and over_csv == over_raw
+    assert rep["figures"]["tps_over_cap"] == len(over_raw)
+    assert len(tps) == len(raw)
+    assert (out / "index.html").exists() and (out / "coverage.gpkg").exists()
+
+
+def test_coverage_of_generated_city(db_args, small_city, tmp_path):
+    _load_city(db_args, small_city)
+    out = tmp_path / "cov"
+    rep = run(db_args + ["coverage", "--out", str(out), "--json"])
+    import pandas as pd
+
+    gaps = pd.read_csv(out / "gaps.csv", dtype=str)
+    assert set(gaps.columns) >= {"kode_kel", "rw", "rt", "level", "voters", "dist_nearest_m", "reason", "severity"}
+    assert rep["figures"]["voters_source"] == "voter list"
+    # Small counts never appear as exact numbers below 5.
+    counts = pd.to_numeric(gaps.voters, errors="coerce")
+    assert not ((counts > 0) & (counts < 5)).any()
