@@ -3,12 +3,14 @@
 A TPS serves one kelurahan, so the work splits cleanly by region code. :func:`plan_partitions`
 makes one partition per kabupaten/kota, split into groups of whole kecamatan when it has more than
 ``max_voters`` voters. Each partition runs a *task*, a plain function of
-:class:`geo.batch_data.PartitionInputs` returning ``(frames, report)``; :func:`assign_task` calls the
-same ``voter_locations`` and ``assign_voters`` as the single-machine path (a coverage task plugs in
-the same way). Results are written as Parquet (GeoParquet for GeoDataFrames) by
+:class:`geo.batch_data.PartitionInputs` returning ``(frames, report)``: frames is an iterable of
+DataFrames (one table), or a mapping of table names to such iterables (e.g. a coverage task's TPS,
+RT and gap tables). :func:`assign_task` calls the same ``voter_locations`` and ``assign_voters`` as
+the single-machine path. Results are written as Parquet (GeoParquet for GeoDataFrames) by
 :mod:`geo.batch_output`::
 
-    <out>/kode_kab=<4 digits>/part-<part:03d>-<chunk:04d>.parquet
+    <out>/kode_kab=<4 digits>/part-<part:03d>-<chunk:04d>.parquet          the task's table
+    <out>/<table>/kode_kab=<4 digits>/part-<part:03d>-<chunk:04d>.parquet  its named tables, if any
     <out>/kode_kab=<4 digits>/_part-<part:03d>.json     manifest: files, rows, figures; written last
     <out>/_plan.json, <out>/_batch.json                  the plan and the merged report
 
@@ -32,7 +34,7 @@ import os
 import resource
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +54,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MAX_VOTERS = 1_000_000   # per partition: bounds a worker's memory (~1 GB per million voters)
 DEFAULT_RETRIES = 2
-Task = Callable[[PartitionInputs], "tuple[Iterable[pd.DataFrame], Report]"]
+Frames = Iterable[pd.DataFrame] | Mapping[str, Iterable[pd.DataFrame]]
+Task = Callable[[PartitionInputs], "tuple[Frames, Report]"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -142,25 +145,28 @@ def run_partition(dataset: str | Path, partition: Partition | None, out_dir: str
     memory of this process so far (MB), the task's report and distance histograms of ``*_m`` columns.
     """
     started, cpu = time.perf_counter(), time.process_time()
-    folder = Path(out_dir) / (f"kode_kab={partition.kode_kab}" if partition else "")
-    number = partition.part if partition else 0
-    folder.mkdir(parents=True, exist_ok=True)
-    output.remove_part(folder, number)
+    out, kab, number = Path(out_dir), partition.kode_kab if partition else None, partition.part if partition else 0
+    output.remove_part(out, kab, number)
     inputs = PartitionInputs(Dataset(dataset), partition.kecamatan if partition else None)
     frames, report = task(inputs)
     files, stats = [], output.ColumnStats()
-    for i, frame in enumerate(frames):
-        if len(frame) or not files:
-            path = output.part_file(folder, number, i)
-            output.write_frame(frame, path)
-            files.append({"name": path.name, "rows": len(frame)})
-            stats.add(frame)
+    for table, stream in (frames.items() if isinstance(frames, Mapping) else [("", frames)]):
+        where = output.folder(out, kab, table)
+        where.mkdir(parents=True, exist_ok=True)
+        for i, frame in enumerate(stream):
+            if len(frame) or i == 0:
+                path = output.part_file(where, number, i)
+                output.write_frame(frame, path)
+                files.append({"name": path.relative_to(out).as_posix(), "table": table, "rows": len(frame)})
+                if not table:                     # distance figures of the task's own table only
+                    stats.add(frame)
+    output.folder(out, kab).mkdir(parents=True, exist_ok=True)
     manifest = {"partition": partition.name if partition else "all", "kecamatan": list(inputs.kecamatan or []),
                 "files": files, "rows": sum(f["rows"] for f in files),
                 "seconds": round(time.perf_counter() - started, 3),
                 "cpu_seconds": round(time.process_time() - cpu, 3), "peak_rss_mb": peak_rss_mb(),
                 "pid": os.getpid(), "report": report.to_dict(), "columns": stats.as_dict()}
-    output.write_text(output.manifest_file(folder, number), json.dumps(manifest, sort_keys=True))
+    output.write_text(output.manifest_file(out, kab, number), json.dumps(manifest, sort_keys=True))
     return manifest
 
 
@@ -375,7 +381,7 @@ def _merged(source: str, manifests: list[dict], failed: list[tuple[Partition, st
 
 
 def _finished(out: Path, p: Partition) -> dict | None:
-    return output.finished(out / f"kode_kab={p.kode_kab}", p.part, list(p.kecamatan))
+    return output.finished(out, p.kode_kab, p.part, list(p.kecamatan))
 
 
 read_results = output.read_results

@@ -2,8 +2,9 @@
 
 Layout (see :mod:`geo.batch`)::
 
-    <out>/kode_kab=<4 digits>/part-<part:03d>-<chunk:04d>.parquet   one file per output chunk
-    <out>/kode_kab=<4 digits>/_part-<part:03d>.json                 the partition's manifest, written last
+    <out>/kode_kab=<4 digits>/part-<part:03d>-<chunk:04d>.parquet          the task's table, a file per chunk
+    <out>/<table>/kode_kab=<4 digits>/part-<part:03d>-<chunk:04d>.parquet  each further named table
+    <out>/kode_kab=<4 digits>/_part-<part:03d>.json                        the partition's manifest, last
 
 Every file is written under a hidden temporary name (``.<name>.<random>.tmp``) and renamed into
 place, so a reader never sees half a file, and a manifest means its partition is complete. Readers
@@ -53,37 +54,51 @@ def _temporary(path: Path) -> Path:
     return path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
 
 
-def part_file(folder: Path, part: int, chunk: int) -> Path:
-    return folder / f"part-{part:03d}-{chunk:04d}.parquet"
+def folder(out: Path, kab: str | None, table: str = "") -> Path:
+    """Where a partition of ``kab`` (None: the single-process run) writes ``table`` ("": the task's table)."""
+    base = out / table if table else out
+    return base / f"kode_kab={kab}" if kab else base
 
 
-def manifest_file(folder: Path, part: int) -> Path:
-    return folder / f"_part-{part:03d}.json"
+def part_file(where: Path, part: int, chunk: int) -> Path:
+    return where / f"part-{part:03d}-{chunk:04d}.parquet"
 
 
-def remove_part(folder: Path, part: int) -> None:
-    """Delete what an earlier attempt at partition ``part`` left in ``folder`` (files, temporaries, manifest)."""
+def manifest_file(out: Path, kab: str | None, part: int) -> Path:
+    return folder(out, kab) / f"_part-{part:03d}.json"
+
+
+def remove_part(out: Path, kab: str | None, part: int) -> None:
+    """Delete what an earlier attempt at a partition left (files of every table, temporaries, manifest)."""
     pattern = re.compile(rf"\.?(part-{part:03d}-\d{{4}}\.parquet|_part-{part:03d}\.json)(\..*\.tmp)?")
-    for path in folder.glob(f"*part-{part:03d}*"):
-        if pattern.fullmatch(path.name):
-            path.unlink(missing_ok=True)
+    for where in [folder(out, kab)] + [folder(out, kab, t) for t in _tables(out)]:
+        for path in where.glob(f"*part-{part:03d}*"):
+            if pattern.fullmatch(path.name):
+                path.unlink(missing_ok=True)
+
+
+def _tables(out: Path) -> list[str]:
+    """Named table folders under ``out``."""
+    if not out.is_dir():
+        return []
+    return sorted(d.name for d in out.iterdir() if d.is_dir() and not d.name.startswith(("kode_kab=", ".", "_")))
 
 
 def remove_unplanned(out: Path, planned: set[tuple[str, int]]) -> None:
     """Delete partition files of an earlier, different plan: ``planned`` holds (kode_kab, part) pairs."""
-    for path in out.glob("kode_kab=*/*part-*"):
+    for path in [*out.glob("kode_kab=*/*part-*"), *out.glob("*/kode_kab=*/*part-*")]:
         m = re.fullmatch(r"\.?_?part-(\d{3})[-.].*", path.name)
         if m and (path.parent.name.split("=", 1)[1], int(m.group(1))) not in planned:
             path.unlink(missing_ok=True)
 
 
-def finished(folder: Path, part: int, kecamatan: list[str]) -> dict | None:
+def finished(out: Path, kab: str, part: int, kecamatan: list[str]) -> dict | None:
     """The manifest of a complete earlier run of a partition over ``kecamatan`` (every listed file there
     with its row count), else None."""
     try:
-        manifest = json.loads(manifest_file(folder, part).read_text(encoding="utf-8"))
+        manifest = json.loads(manifest_file(out, kab, part).read_text(encoding="utf-8"))
         ok = manifest["kecamatan"] == list(kecamatan) and all(
-            pq.read_metadata(folder / f["name"]).num_rows == f["rows"] for f in manifest["files"])
+            pq.read_metadata(out / f["name"]).num_rows == f["rows"] for f in manifest["files"])
     except (OSError, ValueError, KeyError, pa.ArrowException):
         return None
     return manifest if ok else None
@@ -159,16 +174,15 @@ def sum_figures(dicts: Iterable[dict]) -> dict:
     return out
 
 
-def read_results(out_dir: str | Path, columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
-    """Stream a batch's output file by file, in path order (e.g. to load it into a store).
-
-    Each frame gets a ``kode_kab`` column from its folder name.
-    """
-    for path in sorted(Path(out_dir).glob("kode_kab=*/part-*.parquet")):
+def read_results(out_dir: str | Path, columns: list[str] | None = None, table: str = "") -> Iterator[pd.DataFrame]:
+    """Stream a batch's output (``table``: a named table) file by file, in path order (e.g. to load it
+    into a store). Each frame gets a ``kode_kab`` column from its folder name."""
+    base = Path(out_dir) / table if table else Path(out_dir)
+    for path in sorted(base.glob("kode_kab=*/part-*.parquet")):
         frame = pq.read_table(path, columns=columns).to_pandas()
         frame["kode_kab"] = pd.Series(path.parent.name.split("=", 1)[1], index=frame.index, dtype="string")
         yield frame
 
 
-__all__ = ["HIST_BIN_M", "ColumnStats", "finished", "merge_columns", "read_results", "remove_part",
+__all__ = ["HIST_BIN_M", "ColumnStats", "finished", "folder", "merge_columns", "read_results", "remove_part",
            "remove_unplanned", "sum_figures", "write_frame", "write_text"]

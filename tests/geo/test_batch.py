@@ -255,6 +255,36 @@ def test_a_transient_failure_is_absorbed_by_a_retry(dataset, expected, tmp_path)
     pd.testing.assert_frame_equal(_results(tmp_path / "out"), expected)
 
 
+def with_counts(inputs, **kwargs):
+    """A task with two tables: ``assign_task``'s rows and the voters per kelurahan counted from them."""
+    frames, report = assign_task(inputs, **kwargs)
+    seen = []
+
+    def rows():
+        for frame in frames:
+            seen.append(frame["kode_kel"].value_counts())
+            yield frame
+
+    def counts():
+        total = pd.concat(seen).groupby(level=0).sum() if seen else pd.Series(dtype="int64")
+        yield total.rename("voters").rename_axis("kode_kel").reset_index()
+
+    return {"": rows(), "per_kelurahan": counts()}, report
+
+
+def test_a_task_can_write_several_tables(dataset, expected, tmp_path):
+    out = tmp_path / "out"
+    report = run_batch(dataset, out, max_voters=SMALL, task=with_counts)
+    pd.testing.assert_frame_equal(_results(out), expected)
+    counts = pd.concat(list(read_results(out, table="per_kelurahan")), ignore_index=True)
+    want = expected["kode_kel"].value_counts()
+    assert dict(zip(counts["kode_kel"], counts["voters"])) == want.to_dict()
+    assert (counts["kode_kab"] == counts["kode_kel"].str[:4]).all()
+    assert report.figures["rows_written"] == len(expected) + len(counts)
+    again = run_batch(dataset, out, max_voters=SMALL, task=with_counts)
+    assert again.figures["partitions_resumed"] == again.figures["partitions"]
+
+
 def test_a_partition_reads_only_its_kecamatan(dataset, tmp_path):
     data = Dataset(dataset)
     kec = data.weights()["kode_kec"].iloc[0]
@@ -281,9 +311,8 @@ class Cluster:
 
     def __init__(self, folder: Path):
         self.folder, self.file, self.workers = folder, folder / "scheduler.json", []
-        # tests/geo on the path: the scheduler and workers unpickle this module's failing tasks by reference
-        self.env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(Path(__file__).parent)]),
-                    "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"}
+        # the scheduler and workers unpickle this module's failing tasks by reference (tests.geo.test_batch)
+        self.env = {**os.environ, "PYTHONPATH": str(ROOT), "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"}
         self.scheduler = self._spawn("scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
                                      "--scheduler-file", str(self.file))
         deadline = time.monotonic() + 60

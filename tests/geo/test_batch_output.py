@@ -15,6 +15,7 @@ from geo.batch_output import (
     HIST_BIN_M,
     ColumnStats,
     finished,
+    folder,
     manifest_file,
     merge_columns,
     part_file,
@@ -45,47 +46,51 @@ def test_the_same_frame_gives_the_same_bytes(tmp_path):
     assert (tmp_path / "one.parquet").read_bytes() == (tmp_path / "two.parquet").read_bytes()
 
 
-def _partition(folder, part: int, rows: int, kecamatan: list[str]) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    write_frame(pd.DataFrame({"v": range(rows)}), part_file(folder, part, 0))
-    write_text(manifest_file(folder, part), json.dumps({"kecamatan": kecamatan,
-                                                        "files": [{"name": part_file(folder, part, 0).name,
-                                                                   "rows": rows}]}))
+def _partition(out, kab: str, part: int, rows: int, kecamatan: list[str], tables=("",)) -> None:
+    files = []
+    for table in tables:
+        where = folder(out, kab, table)
+        where.mkdir(parents=True, exist_ok=True)
+        write_frame(pd.DataFrame({"v": range(rows)}), part_file(where, part, 0))
+        files.append({"name": part_file(where, part, 0).relative_to(out).as_posix(), "rows": rows})
+    write_text(manifest_file(out, kab, part), json.dumps({"kecamatan": kecamatan, "files": files}))
 
 
 def test_a_partition_is_finished_only_with_a_matching_manifest_and_all_its_rows(tmp_path):
-    folder = tmp_path / "kode_kab=3171"
-    _partition(folder, 1, 5, ["317101"])
-    assert finished(folder, 1, ["317101"])["kecamatan"] == ["317101"]
-    assert finished(folder, 1, ["317101", "317102"]) is None          # planned differently now
-    assert finished(folder, 2, ["317101"]) is None                    # never ran
-    pq.write_table(pq.read_table(part_file(folder, 1, 0)).slice(0, 3), part_file(folder, 1, 0))
-    assert finished(folder, 1, ["317101"]) is None                    # a file lost rows
-    part_file(folder, 1, 0).write_bytes(b"PAR1 broken")
-    assert finished(folder, 1, ["317101"]) is None
-    manifest_file(folder, 1).write_text("{not json")
-    assert finished(folder, 1, ["317101"]) is None
+    _partition(tmp_path, "3171", 1, 5, ["317101"], tables=("", "rt"))
+    path = part_file(folder(tmp_path, "3171", "rt"), 1, 0)
+    assert finished(tmp_path, "3171", 1, ["317101"])["kecamatan"] == ["317101"]
+    assert finished(tmp_path, "3171", 1, ["317101", "317102"]) is None      # planned differently now
+    assert finished(tmp_path, "3171", 2, ["317101"]) is None                # never ran
+    pq.write_table(pq.read_table(path).slice(0, 3), path)
+    assert finished(tmp_path, "3171", 1, ["317101"]) is None                # a file lost rows
+    path.write_bytes(b"PAR1 broken")
+    assert finished(tmp_path, "3171", 1, ["317101"]) is None
+    manifest_file(tmp_path, "3171", 1).write_text("{not json")
+    assert finished(tmp_path, "3171", 1, ["317101"]) is None
 
 
 def test_leftovers_of_one_partition_or_of_an_old_plan_are_removed(tmp_path):
-    folder = tmp_path / "kode_kab=3171"
-    _partition(folder, 0, 2, ["317101"])
-    _partition(folder, 1, 2, ["317102"])
-    (folder / ".part-001-0001.parquet.ab12cd34.tmp").write_bytes(b"half")
-    (folder / "notes.txt").write_text("mine")
-    remove_part(folder, 1)
-    assert sorted(p.name for p in folder.iterdir()) == ["_part-000.json", "notes.txt", "part-000-0000.parquet"]
-    _partition(tmp_path / "kode_kab=3172", 0, 2, ["317201"])
+    here = folder(tmp_path, "3171")
+    _partition(tmp_path, "3171", 0, 2, ["317101"], tables=("", "rt"))
+    _partition(tmp_path, "3171", 1, 2, ["317102"], tables=("", "rt"))
+    (here / ".part-001-0001.parquet.ab12cd34.tmp").write_bytes(b"half")
+    (here / "notes.txt").write_text("mine")
+    remove_part(tmp_path, "3171", 1)
+    assert sorted(p.name for p in here.iterdir()) == ["_part-000.json", "notes.txt", "part-000-0000.parquet"]
+    assert [p.name for p in folder(tmp_path, "3171", "rt").iterdir()] == ["part-000-0000.parquet"]
+    _partition(tmp_path, "3172", 0, 2, ["317201"], tables=("", "rt"))
     remove_unplanned(tmp_path, {("3171", 0)})
-    assert not list((tmp_path / "kode_kab=3172").iterdir())
-    assert (folder / "part-000-0000.parquet").exists() and (folder / "notes.txt").exists()
+    assert not list(folder(tmp_path, "3172").iterdir()) and not list(folder(tmp_path, "3172", "rt").iterdir())
+    assert (here / "part-000-0000.parquet").exists() and (here / "notes.txt").exists()
 
 
 def test_results_stream_with_their_kabupaten(tmp_path):
-    _partition(tmp_path / "kode_kab=3172", 0, 2, ["317201"])
-    _partition(tmp_path / "kode_kab=3171", 0, 3, ["317101"])
+    _partition(tmp_path, "3172", 0, 2, ["317201"], tables=("", "gaps"))
+    _partition(tmp_path, "3171", 0, 3, ["317101"], tables=("", "gaps"))
     frames = list(read_results(tmp_path))
     assert [f["kode_kab"].iloc[0] for f in frames] == ["3171", "3172"] and sum(map(len, frames)) == 5
+    assert sum(map(len, read_results(tmp_path, table="gaps"))) == 5
 
 
 def test_merged_distances_are_exact_but_for_the_binned_p95():
