@@ -112,9 +112,23 @@ def export_store(store: Store, root: str | Path, *, chunksize: int = BATCH_ROWS)
 
 
 def _fresh(path: Path) -> Path:
-    shutil.rmtree(path, ignore_errors=True)
+    """An empty temporary dataset folder; also removes those left by writers that died (pid gone)."""
+    for old in path.parent.glob(path.name.rsplit("-", 1)[0] + "-*"):
+        pid = old.name.rsplit("-", 1)[1]
+        if old == path or (pid.isdigit() and not _alive(int(pid))):
+            shutil.rmtree(old, ignore_errors=True)
     (path / "voters").mkdir(parents=True)
     return path
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _publish(tmp: Path, root: Path, report: Report) -> Report:
