@@ -9,8 +9,10 @@ rejected-rows file keep the detailed text (``"duplicate NIK (first on line 12)"`
 
 from __future__ import annotations
 
+import csv
 import itertools
 from collections.abc import Iterable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,28 +20,32 @@ import pyarrow as pa
 
 from geo.fastcodes import arrow, digits_to_int, plain_digits
 from geo.readers import ISSUE, LINE
-from geo.report import MAX_LISTED, Problem, Report
+from geo.report import MAX_LISTED, Problem, Report, safe_cell
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # as geo.report.safe_cell checks
 
 
 class RowChecks:
-    """Rejections and warnings of one chunk of rows (indexed like the chunk)."""
+    """Rejections and warnings of one chunk of rows (indexed like the chunk).
+
+    Checks only mark positions (numpy); the per-row texts of the rejected rows are built once,
+    when they are recorded or written.
+    """
 
     def __init__(self, frame: pd.DataFrame, file: str):
         self.file = file
         self.lines = frame[LINE].to_numpy(np.int64)
         self.index = frame.index
-        self.reason = pd.Series(pd.NA, index=frame.index, dtype="string")
-        self.key = pd.Series(pd.NA, index=frame.index, dtype="string")
-        self.field = pd.Series(pd.NA, index=frame.index, dtype="string")
-        self.value = pd.Series(pd.NA, index=frame.index, dtype="string")
-        self._warnings: list[tuple[pd.Series, str, object, object, str]] = []
+        self._ok = np.ones(len(frame), bool)
+        self._rejections: list[tuple[np.ndarray, str | None, str | pd.Series, str | pd.Series, pd.Series | None]] = []
+        self._warnings: list[tuple[np.ndarray, str | None, str, pd.Series | None, str]] = []
         if ISSUE in frame:
             self.reject(frame[ISSUE].notna(), None, frame[ISSUE], key="malformed row")
 
     @property
     def ok(self) -> pd.Series:
         """Rows not rejected so far."""
-        return self.reason.isna()
+        return pd.Series(self._ok, index=self.index)
 
     def reject(self, mask: pd.Series, field: str | None, reason: str | pd.Series,
                value: pd.Series | None = None, *, key: str | None = None) -> None:
@@ -48,45 +54,66 @@ class RowChecks:
         ``reason`` is a text or a per-row Series; ``key`` (default: ``reason``) is what the
         report counts; ``value`` is what is shown (mask personal data before passing it).
         """
-        hit = _mask(mask, self.index) & self.ok
-        if not hit.any():
+        hit = np.flatnonzero(_mask(mask) & self._ok)
+        if not len(hit):
             return
-        self.reason = self.reason.mask(hit, reason)
-        self.key = self.key.mask(hit, key if key is not None else reason)
-        self.field = self.field.mask(hit, field)
-        if value is not None:
-            self.value = self.value.mask(hit, value.astype("string"))
+        self._ok[hit] = False
+        self._rejections.append((hit, field, reason, key if key is not None else reason, value))
 
     def warn(self, mask: pd.Series, field: str | None, reason: str, value: pd.Series | None = None,
              *, key: str | None = None) -> None:
         """Warn on the rows of ``mask`` (only those finally kept are recorded)."""
-        self._warnings.append((_mask(mask, self.index), field, reason, value, key or reason))
+        self._warnings.append((_mask(mask), field, reason, value, key or reason))
 
     def record(self, report: Report) -> None:
         """Add this chunk's rejections and warnings (kept rows only) to ``report``."""
-        bad = ~self.ok.to_numpy()
-        _account(report, self.file, self.lines[bad], self.field[bad], self.value[bad], self.reason[bad],
-                 self.key[bad], reject=True)
-        kept = self.ok
+        reason, key, field, value = self._rejected_texts()
+        _account(report, self.file, self.lines[~self._ok], field, value, reason, key, reject=True)
         for mask, field, reason, value, key in self._warnings:
-            hit = (mask & kept).to_numpy()
+            hit = mask & self._ok
             if hit.any():
-                shown = value[hit] if value is not None else pd.Series(pd.NA, index=self.index[hit], dtype="string")
+                shown = _at(value, self.index, np.flatnonzero(hit))
                 n = int(hit.sum())
                 _account(report, self.file, self.lines[hit], [field] * n, shown, [reason] * n, [key] * n,
                          reject=False)
 
     def rejected_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The rejected rows of ``frame`` with ``line``, ``reason``, ``field``, ``value`` first."""
-        bad = ~self.ok.to_numpy()
-        head = pd.DataFrame({"line": self.lines[bad], "reason": self.reason[bad].to_numpy(),
-                             "field": self.field[bad].to_numpy(), "value": self.value[bad].to_numpy()})
+        bad = ~self._ok
+        reason, _, field, value = self._rejected_texts()
+        head = pd.DataFrame({"line": self.lines[bad], "reason": reason, "field": field, "value": value},
+                            dtype=object).astype({"line": np.int64})
         rest = frame.loc[bad, [c for c in frame.columns if c not in (LINE, ISSUE)]].reset_index(drop=True)
         return pd.concat([head, rest], axis=1)
 
+    def _rejected_texts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(reason, key, field, value) of each rejected row, in row order (object arrays, NA as ``pd.NA``)."""
+        n = len(self._ok)
+        out = [np.full(n, pd.NA, dtype=object) for _ in range(4)]
+        for hit, field, reason, key, value in self._rejections:
+            out[0][hit] = _at(reason, self.index, hit)
+            out[1][hit] = _at(key, self.index, hit)
+            out[2][hit] = pd.NA if field is None else field
+            if value is not None:
+                out[3][hit] = _at(value, self.index, hit)
+        bad = ~self._ok
+        return out[0][bad], out[1][bad], out[2][bad], out[3][bad]
 
-def _mask(mask: pd.Series, index: pd.Index) -> pd.Series:
-    return pd.Series(np.asarray(mask.fillna(False) if hasattr(mask, "fillna") else mask, dtype=bool), index=index)
+
+def _mask(mask) -> np.ndarray:
+    if isinstance(mask, np.ndarray):
+        return mask.astype(bool, copy=False)
+    return np.asarray(mask.fillna(False) if hasattr(mask, "fillna") else mask, dtype=bool)
+
+
+def _at(values: str | pd.Series | None, index: pd.Index, positions: np.ndarray) -> object:
+    """``values`` at the rows ``positions`` of ``index`` (a Series aligned by label, as text)."""
+    if values is None:
+        return np.full(len(positions), pd.NA, dtype=object)
+    if isinstance(values, str):
+        return values
+    text = values.astype("string").reindex(index[positions])
+    return text.to_numpy(dtype=object, na_value=pd.NA)
 
 
 def _account(report: Report, file: str, lines: np.ndarray, fields: Iterable, values: pd.Series,
@@ -116,16 +143,26 @@ def _blank(value: object) -> bool:
 
 
 def write_rejected(path, frame: pd.DataFrame) -> None:
-    """Append rejected rows to ``path`` via :func:`geo.report.write_rejections` (CSV-injection safe)."""
-    from geo.report import write_rejections
+    """Append rejected rows to ``path`` as :func:`geo.report.write_rejections` writes them (header once,
+    spreadsheet formulas neutralised by :func:`geo.report.safe_cell`), a column at a time."""
+    path = Path(path)
+    cells = [_cells(frame[col]) for col in frame.columns]
+    new = not path.exists()
+    with path.open("a", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        if new:
+            writer.writerow(list(frame.columns))
+        writer.writerows(zip(*cells))
 
-    text = frame.astype("object").where(frame.notna(), "")
-    write_rejections(path, (dict(zip(text.columns, map(_cell, row))) for row in text.itertuples(index=False)),
-                     list(text.columns))
 
-
-def _cell(value: object) -> object:
-    return value if isinstance(value, str) else str(value)
+def _cells(values: pd.Series) -> np.ndarray:
+    """Text of each value (missing → ``""``), formula-like cells passed through ``safe_cell``."""
+    text = values.astype("string").fillna("")
+    out = text.to_numpy(dtype=object)
+    risky = text.str[:1].isin(_FORMULA_START).to_numpy(bool)
+    if risky.any():
+        out[risky] = [safe_cell(v) for v in out[risky]]
+    return out
 
 
 # --- parsing helpers -------------------------------------------------------------------------

@@ -68,6 +68,7 @@ class Table:
     quoted_newlines: bool = False       # some quoted cell spans lines: count them per chunk
     short_last_line: int | None = None  # line of a last row cut short (no final line break)
     sheet: str | None = None
+    longest_line: int = 0               # bytes of the longest physical line, line break included (CSV)
 
 
 # --- opening ---------------------------------------------------------------------------------
@@ -165,7 +166,7 @@ def _open_csv(path: Path, head: bytes, report: Report) -> Table:
         raise InputError("file is cut short: the last row has too few fields and no final line break; "
                          "fetch the complete file again", file=str(path), line=short)
     return Table(path, "csv", unique_columns(header, report), skip + 1, span, encoding, errors, delimiter, quoted,
-                 short)
+                 short, longest_line=scan.get("longest_line", 0))
 
 
 def _header(lines: list[str], delimiter: str) -> tuple[list[str], int, bool]:
@@ -216,11 +217,13 @@ def _decodes(path: Path, encoding: str) -> bool:
 
 
 def _scan(path: Path) -> dict:
-    """One pass over the bytes: NUL bytes (fatal), UTF-8 validity, line count, newlines in quotes.
+    """One pass over the bytes: NUL bytes (fatal), UTF-8 validity, line count and longest line,
+    newlines in quotes.
 
     Quote parity (a doubled ``""`` toggles twice) tells whether a newline is inside a quoted cell.
     """
     newlines, odd, quoted, last, utf8_error = 0, 0, False, b"", None
+    offset, line_start, longest = 0, 0, 0
     decoder = codecs.getincrementaldecoder("utf-8")()
     with path.open("rb") as fh:
         while block := fh.read(_BLOCK):
@@ -239,6 +242,11 @@ def _scan(path: Path) -> dict:
                 quoted = quoted or bool(((np.searchsorted(q, nl) + odd) % 2).any())
                 odd = (len(q) + odd) % 2
             newlines += len(nl)
+            if len(nl):
+                ends = nl + offset
+                longest = max(longest, int(np.diff(ends, prepend=line_start - 1).max()))
+                line_start = int(ends[-1]) + 1
+            offset += len(block)
             last = block[-1:]
     if utf8_error is None:
         try:
@@ -246,7 +254,7 @@ def _scan(path: Path) -> dict:
         except UnicodeDecodeError:
             utf8_error = (newlines + 1, 0, True)
     return {"quoted_newlines": quoted, "newlines": newlines, "final_newline": last in (b"\n", b"\r"),
-            "utf8_error": utf8_error}
+            "utf8_error": utf8_error, "longest_line": max(longest, offset - line_start)}
 
 
 def _decode_head(head: bytes, encoding: str) -> str:

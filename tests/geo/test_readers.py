@@ -6,9 +6,12 @@ import zipfile
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from geo.errors import EmptyInputError, EncodingProblem, InputError
 from geo.readers import ISSUE, LINE, iter_table, open_table, read_table
+from geo.readers_csv import arrow_readable, iter_arrow, iter_pandas
 from geo.report import Report
 from tests.conftest import FIXTURES
 
@@ -238,6 +241,63 @@ def test_chunks_are_bounded(tmp_path):
     path = _write(tmp_path, "x.csv", "a,b,c\n" + "1,2,3\n" * 1000)
     sizes = [len(f) for f in iter_table(open_table(path), ABC, chunksize=300)]
     assert sizes == [300, 300, 300, 100]
+
+
+def test_a_first_row_with_one_field_too_many_is_a_bad_row_not_an_index(tmp_path):
+    # pandas alone would take the extra field as naming an index column and shift every row.
+    for text in ("a,b,c\n1,2,3,4\n5,6,7\n", 'a,b,c\n1,2,3,4\n5,"x\ny",7\n'):
+        rows = _rows(_write(tmp_path, "x.csv", text))
+        assert rows[["a", "b", "c", LINE]].values.tolist() == [["", "", "", 2], ["5", "6" if "x" not in text else "x\ny", "7", 3]]
+        assert rows[ISSUE].notna().tolist() == [True, False]
+
+
+@pytest.mark.parametrize("chunksize", [1, 2, 100])
+def test_rows_with_too_few_or_too_many_fields_keep_their_lines_in_the_fast_reader(tmp_path, chunksize):
+    text = "a,b,c\n1,2,3\n\n7,8\n9,10,11,12\n\"x\",\"y,z\",\"w\"\"v\"\n13\n"
+    table = open_table(_write(tmp_path, "x.csv", text))
+    assert arrow_readable(table)
+    rows = pd.concat(iter_table(table, ABC, chunksize=chunksize), ignore_index=True)
+    assert rows[["a", "b", "c", LINE]].values.tolist() == [
+        ["1", "2", "3", 2], ["7", "8", "", 4], ["", "", "", 5], ["x", "y,z", 'w"v', 6], ["13", "", "", 7]]
+    assert rows[ISSUE].notna().tolist() == [False, False, True, False, False]
+
+
+def test_a_line_longer_than_the_fast_readers_block_is_read(tmp_path):
+    text = "a,b,c\n1,2,3\n" + "x" * (5 << 20) + ",2,3\n4,5,6\n"
+    table = open_table(_write(tmp_path, "x.csv", text))
+    assert table.longest_line == (5 << 20) + 5   # with its line break
+    assert read_table(table, {"c": "c"})["c"].tolist() == ["3", "3", "6"]
+
+
+_CELL = st.tuples(st.text(alphabet=["x", ",", '"', " ", "é", ";", "\t"], max_size=4), st.booleans()).map(
+    lambda t: '"' + t[0].replace('"', '""') + '"' if t[1] or any(c in t[0] for c in ',"') else t[0])
+_LINE = st.one_of(st.lists(_CELL, max_size=5).map(",".join), st.just(""), st.just(",,,"))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(_LINE, min_size=1, max_size=8), st.sampled_from(["\n", "\r\n"]), st.booleans(),
+       st.integers(1, 4), st.sampled_from(["", "\ufeff", "sep=,\n", "\n\n"]))
+def test_the_fast_reader_gives_the_rows_and_lines_of_the_pandas_reader(tmp_path_factory, rows, newline, final,
+                                                                      chunksize, preamble):
+    path = tmp_path_factory.mktemp("csv") / "x.csv"
+    path.write_text(preamble + "a,b,c" + newline + newline.join(rows) + (newline if final else ""), encoding="utf-8")
+    try:
+        table = open_table(path)
+    except (InputError, EmptyInputError):
+        return
+    assert arrow_readable(table)
+    assert _outcome(iter_arrow, table, chunksize) == _outcome(iter_pandas, table, chunksize)
+
+
+def _outcome(reader, table, chunksize) -> object:
+    try:
+        frames = list(reader(table, chunksize))
+    except InputError as exc:
+        return str(exc)
+    if not frames:
+        return []
+    rows = pd.concat(frames, ignore_index=True)[[*table.columns, LINE, ISSUE]]
+    return rows.astype(object).where(rows.notna(), None).values.tolist()
 
 
 # --- fixtures ------------------------------------------------------------------------------------
