@@ -303,8 +303,8 @@ def _dask_client(client: Any, scheduler: str | None, workers: int | None):
 
 
 DASK_SETTINGS = {
-    # The worker's sampling profiler (a thread taking the GIL every 10 ms) cost ~30 % more CPU per
-    # partition in scripts/bench/scale.py; on workers started by hand set
+    # The worker's sampling profiler (a thread taking the GIL every 10 ms) cost up to ~30 % more CPU
+    # per partition in scripts/bench/scale.py --quick; on workers started by hand set
     # DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False.
     "distributed.worker.profile.enabled": False,
 }
