@@ -93,11 +93,13 @@ def export_store(store: Store, root: str | Path, *, chunksize: int = BATCH_ROWS)
     """Write a batch dataset from a store, reading the voters one kecamatan at a time.
 
     Kecamatan are those of the stored kelurahan and TPS. Voters of any other kelurahan code are not
-    exported: the report counts them against ``store.counts()`` and warns.
+    exported: the report counts them against ``store.counts()`` and warns. The store's data version
+    at the start is kept in ``_source.json`` (:meth:`Dataset.data_version`), to tell a stale dataset.
     """
     root = Path(root)
     tmp = _fresh(root.with_name(f".{root.name}.tmp-{os.getpid()}"))
     report = Report("batch dataset", source=store.describe())
+    version = store.data_version()
     tps, kel = store.read("tps"), store.read("kelurahan")
     _write_layers(tmp, tps, {"kelurahan": kel, "rw": store.read("rw"), "rt": store.read("rt")})
     kecs = sorted(set(kel["kode"].dropna().str[:6]) | set(tps["kode_kel"].dropna().str[:6]))
@@ -108,6 +110,8 @@ def export_store(store: Store, root: str | Path, *, chunksize: int = BATCH_ROWS)
     if missing:
         report.warn([Problem("voters", None, "kode_kel", None, f"{missing:,} stored voters are in kelurahan "
                              "outside the stored kelurahan and TPS kecamatan: not exported")])
+    report.figures["data_version"] = version
+    (tmp / "_source.json").write_text(json.dumps({"store": store.describe(), "data_version": version}))
     return _publish(tmp, root, report)
 
 
@@ -215,6 +219,11 @@ class Dataset:
             filt = None if kecamatan is None else _prefix_filter(key, kecamatan)
             out[level] = read_geoparquet(path, filt) if path.is_file() else None
         return out
+
+    def data_version(self) -> str | None:
+        """The store's data version the dataset was exported at (None: not exported from a store)."""
+        path = self.root / "_source.json"
+        return json.loads(path.read_text(encoding="utf-8"))["data_version"] if path.is_file() else None
 
     def tps(self) -> gpd.GeoDataFrame:
         """Every TPS (``kode_tps``, ``kode_kel``, geometry), sorted by ``kode_tps``."""

@@ -76,6 +76,7 @@ def test_voters_are_written_per_kecamatan_and_read_back_in_order(dataset):
     want = voters.loc[voters["kode_kel"].str.startswith("317101"), list(back.columns)].reset_index(drop=True)
     pd.testing.assert_frame_equal(back, want)                      # input order, the dataset's dtypes
     assert "nama_masked" not in back.columns and str(back["rw"].dtype) == "Int16"
+    assert data.data_version() is None                              # not exported from a store
 
 
 def test_areas_are_filtered_by_kecamatan_prefix(dataset):
@@ -168,3 +169,4 @@ def test_export_from_a_store_reads_one_kecamatan_at_a_time(store, tmp_path):
     want = voters[list(back.columns)].sort_values("voter_key", ignore_index=True)
     pd.testing.assert_frame_equal(back, want)
     assert len(data.tps()) == 5 and len(data.areas()["rt"]) == 8
+    assert data.data_version() == store.data_version() == report.figures["data_version"]
