@@ -296,21 +296,29 @@ def test_gunicorn_refuses_to_start_in_production_with_the_default_key(tmp_path):
 # --- purge ----------------------------------------------------------------------------------------
 
 @pytest.fixture
-def purgeable(cli, tmp_path):
-    """A store (each backend) with voters, assignments and DPT reports with rejected rows."""
+def with_voters(cli, tmp_path):
+    """A store (each backend) with voters and a DPT load that rejected rows (a rejected.csv, report lists)."""
     from tests.corpus import make_corpus as corpus
 
     base = corpus.base_files(tmp_path / "base")
     files = corpus.write_corpus(tmp_path / "corpus", committed=True)
     cli.ok("load", "boundaries", base["kelurahan"], "--level", "kelurahan")
-    cli.ok("load", "tps", base["tps"])
-    cli.ok("load", "dpt", base["dpt"])
-    cli.ok("load", "dpt", files["dpt_injection.csv"])       # rejected rows: a rejected.csv and report lists
-    cli.ok("geocode")
-    cli.ok("assign")
+    cli.ok("load", "dpt", files["dpt_injection.csv"])
     store = cli.store()
     yield cli, store
     store.close()
+
+
+@pytest.fixture
+def purgeable(with_voters, tmp_path):
+    """:func:`with_voters` plus TPS, their locations and the voters' assignments."""
+    from tests.corpus import make_corpus as corpus
+
+    cli, store = with_voters
+    cli.ok("load", "tps", corpus.base_files(tmp_path / "base")["tps"])
+    cli.ok("geocode")
+    cli.ok("assign")
+    return cli, store
 
 
 def test_purge_deletes_every_voter_level_row_and_report(purgeable):
@@ -338,15 +346,15 @@ def test_purge_deletes_every_voter_level_row_and_report(purgeable):
     assert again.figures["deleted"] == {"assignments": 0, "voters": 0}
 
 
-def test_after_a_purge_the_running_app_finds_no_voter(purgeable):
+def test_after_a_purge_the_running_app_finds_no_voter(with_voters):
     from tests.corpus import make_corpus as corpus
     from web.app import create_app
     from web.config import WebConfig
 
-    cli, store = purgeable
+    cli, store = with_voters
     core = Settings(db_url=cli.db_url or f"gpkg://{cli.home / 'petatps.gpkg'}", home=cli.home, env="test")
     client = create_app(WebConfig(core=core, secret_key="t", testing=True, data_check_seconds=0.0)).test_client()
-    nik = corpus.dpt_rows(1)[0][0]
+    nik = corpus.dpt_rows(12)[-1][0]                     # a kept row of dpt_injection.csv
     assert client.post("/api/v1/lookup", json={"nik": nik}).get_json()["found"] is True
     purge_voters(store, election="pemilu2024")
     assert client.post("/api/v1/lookup", json={"nik": nik}).get_json()["found"] is False
@@ -356,8 +364,8 @@ def test_after_a_purge_the_running_app_finds_no_voter(purgeable):
     "the Store contract has no way to redact recorded runs: the `load dpt` reports in the store's runs table "
     "keep up to 200 rejected rows each (file line, field, value: birth dates, masked NIKs) after a purge; "
     "expected a Store method to drop or redact row-level lists of runs (purge_voters would call it)"))
-def test_after_a_purge_no_run_in_the_store_holds_row_level_dpt_details(purgeable):
-    cli, store = purgeable
+def test_after_a_purge_no_run_in_the_store_holds_row_level_dpt_details(with_voters):
+    cli, store = with_voters
     purge_voters(store, election="pemilu2024", reports_dir=cli.home / "reports")
     for run in store.runs(limit=100):
         if run["kind"] == "load dpt":
