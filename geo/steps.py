@@ -14,7 +14,7 @@ import geopandas as gpd
 import pandas as pd
 
 from geo import schema
-from geo.errors import InputError, NotFoundError
+from geo.errors import InputError, NotFoundError, StoreError
 from geo.report import Report
 from geo.store.base import Store
 
@@ -314,3 +314,36 @@ def _read_stages(path: str | Path) -> pd.DataFrame:
         if col in frame.columns:
             frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("Int64")
     return frame
+
+
+def assign_batch_step(store: Store, out_dir: str | Path, *, dataset: str | Path | None = None,
+                      scheduler: str | None = None, workers: int | None = None, margin_m: float = 500.0,
+                      max_voters: int | None = None, retries: int | None = None, resume: bool = True,
+                      load: bool = True) -> Report:
+    """``petatps assign`` partitioned by region code on Dask (``scheduler`` or ``workers`` local processes).
+
+    The store is exported once (per data version) to a batch dataset of Parquet partitions, every
+    partition runs the same ``geo.assign`` functions, results land in ``out_dir/kode_kab=.../part-*.parquet``
+    and, with ``load``, in the store's ``assignments`` layer.
+    """
+    import functools
+
+    from geo import batch
+    from geo.batch_data import Dataset, export_store
+    from geo.batch_output import read_results
+
+    dataset = Path(dataset) if dataset else Path(out_dir).with_name(Path(out_dir).name + "-dataset")
+    if not dataset.exists() or Dataset(dataset).data_version() != store.data_version():
+        export_store(store, dataset)
+    opts = {k: v for k, v in (("max_voters", max_voters), ("retries", retries)) if v is not None}
+    report = batch.run_batch(dataset, out_dir, task=functools.partial(batch.assign_task, margin_m=margin_m),
+                             scheduler=scheduler, workers=workers, resume=resume, **opts)
+    if report.figures.get("partitions_failed"):
+        failed = report.figures.get("failed", report.figures["partitions_failed"])
+        raise StoreError(f"{report.figures['partitions_failed']} partition(s) failed after retries: {failed}; "
+                         f"re-run to resume from the finished ones")
+    if load:
+        n = store.load("assignments", (schema.conform(f, "assignments") for f in read_results(out_dir)))
+        report.figures["loaded_into_store"] = n
+    store.record_run(report.to_dict())
+    return report

@@ -37,10 +37,21 @@ def status_cmd(env: Env, n_runs: int):
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--kode", default=None, help="Limit to a kota/kecamatan/kelurahan code, e.g. 3171.")
 @click.option("--clean", is_flag=True, help="No deliberately dirty rows.")
-def generate_cmd(env: Env, out: Path, voters: int, seed: int, kode: str | None, clean: bool):
+@click.option("--national", is_flag=True, help="A synthetic multi-province country instead of Jakarta.")
+@click.option("--provinces", default=3, show_default=True, type=click.IntRange(1, 38))
+@click.option("--kab-per-province", default=4, show_default=True, type=click.IntRange(1, 99))
+@click.option("--kel-per-kab", default=10, show_default=True, type=click.IntRange(1, 999))
+def generate_cmd(env: Env, out: Path, voters: int, seed: int, kode: str | None, clean: bool, national: bool,
+                 provinces: int, kab_per_province: int, kel_per_kab: int):
     """Generate a deterministic demo city over Jakarta's real kelurahan (never real people)."""
     from geo.codes import parse_wilayah
     from geo.generate import generate_city
+
+    if national:
+        from geo.generate_national import generate_national
+
+        return generate_national(out, provinces=provinces, kab_per_province=kab_per_province,
+                                 kel_per_kab=kel_per_kab, voters=voters, seed=seed, dirty=not clean)
 
     return generate_city(out, voters=voters, seed=seed, kode=parse_wilayah(kode) if kode else None,
                          dirty=not clean)
@@ -225,12 +236,30 @@ def officer_remove_cmd(env: Env, username: str):
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the per-voter result to FILE (.csv or .parquet; no personal fields).")
 @click.option("--kode", default=None, help="Limit to voters of a kota/kecamatan/kelurahan code.")
+@click.option("--workers", type=click.IntRange(1, 1024), default=None,
+              help="Run partitioned by region code on a local Dask cluster of N worker processes.")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Run partitioned on a dask.distributed scheduler (tcp://host:8786); see docs/scaling.md.")
+@click.option("--dataset", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="With --workers/--scheduler: folder for the exported input partitions (shared storage).")
 def assign_cmd(env: Env, mode: str, max_per_tps: int | None, margin_m: float, network: Path | None,
-               out: Path | None, kode: str | None):
-    """Each voter's TPS: the DPT's ("your TPS") and the nearest ones (an analysis), with distances."""
-    from geo.codes import parse_wilayah
-    from geo.steps import assign_step
+               out: Path | None, kode: str | None, workers: int | None, scheduler: str | None,
+               dataset: Path | None):
+    """Each voter's TPS: the DPT's ("your TPS") and the nearest ones (an analysis), with distances.
 
+    With --workers or --scheduler, --out is a folder of partitioned Parquet (kode_kab=.../part-*.parquet).
+    """
+    from geo.codes import parse_wilayah
+    from geo.steps import assign_batch_step, assign_step
+
+    if workers or scheduler:
+        if mode != "nearest" or network or kode:
+            raise click.UsageError("--workers/--scheduler run the nearest mode on the whole store "
+                                   "(no --mode capacity, --network or --kode)")
+        if not out:
+            raise click.UsageError("--workers/--scheduler need --out DIR for the partitioned results")
+        return assign_batch_step(env.store, out, dataset=dataset, scheduler=scheduler, workers=workers,
+                                 margin_m=margin_m)
     return assign_step(env.store, mode=mode, max_per_tps=max_per_tps or env.settings.max_per_tps,
                        margin_m=margin_m, network=network, out=out, kode=parse_wilayah(kode) if kode else None)
 

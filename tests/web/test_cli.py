@@ -254,3 +254,23 @@ def test_coverage_of_generated_city(db_args, small_city, tmp_path):
     # Small counts never appear as exact numbers below 5.
     counts = pd.to_numeric(gaps.voters, errors="coerce")
     assert not ((counts > 0) & (counts < 5)).any()
+
+
+@pytest.mark.slow
+def test_assign_on_a_local_dask_cluster_matches_single_process(tmp_path, small_city):
+    home = ["--home", str(tmp_path / "h")]
+    _load_city(home, small_city)
+    single = tmp_path / "single.csv"
+    run(home + ["assign", "--out", str(single)])
+    rep = run(home + ["assign", "--workers", "2", "--out", str(tmp_path / "batch"), "--json"])
+    assert rep["figures"]["partitions_failed"] == 0
+    import pandas as pd
+
+    key = ["kode_kel", "voter_key"]
+    a = pd.read_csv(single, dtype=str).sort_values(key).reset_index(drop=True)
+    b = pd.concat([pd.read_parquet(p) for p in sorted((tmp_path / "batch").rglob("part-*.parquet"))])
+    b = b[a.columns].astype(str).replace({"<NA>": None, "nan": None}).sort_values(key).reset_index(drop=True)
+    assert len(a) == len(b)
+    assert (a.tps_nearest == b.tps_nearest).all() and (a.tps_nearest_any == b.tps_nearest_any).all()
+    assert ((a.dist_nearest_m.astype(float) - b.dist_nearest_m.astype(float)).abs() < 0.01).all()
+    assert run(home + ["status", "--json"])["counts"]["assignments"] == len(a)
