@@ -14,7 +14,7 @@ Measured in one run, each for ``--duration`` seconds at 8 connections (``wrk -t1
 1. ``/ping``: fixed bytes through the whole stack — the ceiling of this server on this machine;
 2. the densest z14 TPS tile (MVT, gzip), cached: goal >= 1,500 req/s and >= 70 % of the ceiling;
 3. the same tile built on demand (a second server with ``PETATPS_TILE_CACHE=0``: every request cuts
-   the tile from the in-memory index built from the store): goal >= 500 req/s;
+   the tile: by SQL (ST_AsMVT, geo.tile_source) on PostGIS, from the in-memory index on a GeoPackage): goal >= 500 req/s;
 4. ``/api/v1/nearest`` at random points over Jakarta: goal >= 300 req/s;
 each with p50 <= 15 ms and p99 <= 50 ms. Ends with one JSON line of the figures.
 ``--quick``: Jakarta Pusat (3171) only and 3 s per run.
