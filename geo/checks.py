@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from geo.fastcodes import arrow, digits_to_int, plain_digits
+from geo.fastcodes import arrow, plain_digits
 from geo.readers import ISSUE, LINE
 from geo.report import MAX_LISTED, Problem, Report, safe_cell
 
@@ -39,6 +39,7 @@ class RowChecks:
         self._ok = np.ones(len(frame), bool)
         self._rejections: list[tuple[np.ndarray, str | None, str | pd.Series, str | pd.Series, pd.Series | None]] = []
         self._warnings: list[tuple[np.ndarray, str | None, str, pd.Series | None, str]] = []
+        self._texts: tuple[np.ndarray, ...] | None = None
         if ISSUE in frame:
             self.reject(frame[ISSUE].notna(), None, frame[ISSUE], key="malformed row")
 
@@ -59,6 +60,7 @@ class RowChecks:
             return
         self._ok[hit] = False
         self._rejections.append((hit, field, reason, key if key is not None else reason, value))
+        self._texts = None
 
     def warn(self, mask: pd.Series, field: str | None, reason: str, value: pd.Series | None = None,
              *, key: str | None = None) -> None:
@@ -88,6 +90,11 @@ class RowChecks:
 
     def _rejected_texts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(reason, key, field, value) of each rejected row, in row order (object arrays, NA as ``pd.NA``)."""
+        if self._texts is None:
+            self._texts = self._build_texts()
+        return self._texts
+
+    def _build_texts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         n = len(self._ok)
         out = [np.full(n, pd.NA, dtype=object) for _ in range(4)]
         for hit, field, reason, key, value in self._rejections:
@@ -112,7 +119,8 @@ def _at(values: str | pd.Series | None, index: pd.Index, positions: np.ndarray) 
         return np.full(len(positions), pd.NA, dtype=object)
     if isinstance(values, str):
         return values
-    text = values.astype("string").reindex(index[positions])
+    text = values.astype("string")
+    text = text.iloc[positions] if text.index.equals(index) else text.reindex(index[positions])
     return text.to_numpy(dtype=object, na_value=pd.NA)
 
 
@@ -182,7 +190,7 @@ def whole_numbers(values: pd.Series, prefix: str | None = None) -> tuple[pd.Seri
     plain = plain_digits(values, 1, 9)  # the common case, without any regex
     numbers, valid, blank = np.zeros(n, np.int64), plain.copy(), np.zeros(n, bool)
     if plain.any():
-        numbers[plain] = digits_to_int(arrow(values[plain]), 0, 9)
+        numbers[plain] = arrow(values if plain.all() else values[plain]).cast(pa.int64()).to_numpy(zero_copy_only=False)
     if not plain.all():
         # Patterns stay within RE2 (no \s, \d, flags) so pandas runs them in pyarrow, not per row.
         text = values[~plain].astype("string").str.strip()

@@ -38,10 +38,30 @@ def arrow(values: pd.Series) -> pa.Array:
 def plain_digits(values: pd.Series, shortest: int, longest: int | None = None) -> np.ndarray:
     """Whether each value is only ASCII digits, ``shortest``..``longest`` of them (Arrow kernels, no regex)."""
     arr = arrow(values)
-    length = pc.utf8_length(arr)
-    ok = pc.and_(pc.and_(pc.string_is_ascii(arr), pc.utf8_is_digit(arr)),
+    length = pc.binary_length(arr)   # bytes = characters for ASCII digits
+    ok = pc.and_(pc.ascii_is_decimal(arr),
                  pc.and_(pc.greater_equal(length, shortest), pc.less_equal(length, longest or shortest)))
     return ok.fill_null(False).to_numpy(zero_copy_only=False)
+
+
+def text_series(arr: pa.Array, index: pd.Index) -> pd.Series:
+    """A string Series over an Arrow (large) string array, without copying it."""
+    return pd.Series(pd.arrays.ArrowStringArray(arr), index=index)
+
+
+def labels(codes: np.ndarray, texts: list[str], index: pd.Index) -> pd.Series:
+    """The text ``texts[code]`` of each row, ``<NA>`` where ``code < 0`` (a few distinct texts, many rows)."""
+    picks = pa.array(np.maximum(codes, 0), pa.int32(), mask=codes < 0)
+    return text_series(pc.take(pa.array(texts or [""], pa.large_string()), picks), index)
+
+
+def patched(values: pd.Series, where: np.ndarray, new: pd.Series) -> pd.Series:
+    """``values`` as text with the rows ``where`` replaced by ``new`` (one value per such row, in order)."""
+    base = arrow(values)
+    if not where.any():
+        return text_series(base, values.index)
+    picks = pa.array(np.cumsum(where) - 1, pa.int64(), mask=~where)
+    return text_series(pc.if_else(pa.array(where), pc.take(arrow(new), picks), base), values.index)
 
 
 def digits_to_int(arr: pa.Array, start: int, stop: int) -> np.ndarray:
@@ -68,57 +88,58 @@ def char_matrix(values: pd.Series, width: int) -> np.ndarray:
 def clean_nik(values: pd.Series) -> pd.Series:
     """:func:`geo.codes.clean_nik`; plain 16-digit values pass through untouched."""
     plain = plain_digits(values, 16)
-    out = values.astype("string").where(plain)
-    if not plain.all():
-        out[~plain] = codes.clean_nik(values[~plain])
-    return out
+    if plain.all():
+        return text_series(arrow(values), values.index)
+    return patched(values, ~plain, codes.clean_nik(values[~plain]))
 
 
 def nik_problems(nik: pd.Series) -> pd.Series:
     """:func:`geo.codes.nik_problems`, vectorized for plain 16-digit NIKs."""
     plain = plain_digits(nik, 16)
-    reason = pd.Series(pd.NA, index=nik.index, dtype="string")
-    if not plain.all():
-        reason[~plain] = codes.nik_problems(nik[~plain])
+    code = np.full(len(nik), -1, np.int8)
     if plain.any():
-        d = char_matrix(nik[plain], 16).astype(np.int64) - 48
-        day, month, yy = d[:, 6] * 10 + d[:, 7], d[:, 8] * 10 + d[:, 9], d[:, 10] * 10 + d[:, 11]
+        d = char_matrix(nik if plain.all() else nik[plain], 16)
+        day, month, yy = (two_digits(d, i) for i in (6, 8, 10))
         day = np.where(day > 40, day - 40, day)
         limit = _MDAYS[np.clip(month, 0, 12)]
         limit = np.where((month == 2) & ((yy + 1900) % 4 != 0), 28, limit)
         date_ok = (month >= 1) & (month <= 12) & (day >= 1) & (day <= limit)
-        prov_ok = np.isin(d[:, 0] * 10 + d[:, 1], _PROVINCE_INTS)
-        where = nik.index[plain]
-        reason[where[~date_ok]] = "NIK birth date (DDMMYY, women +40) is not a valid date"
-        reason[where[~prov_ok]] = "NIK region prefix is not a known province"
-    return reason
+        prov_ok = np.isin(two_digits(d, 0), _PROVINCE_INTS)
+        code[plain] = np.where(~prov_ok, 1, np.where(~date_ok, 0, -1))
+    reason = labels(code, ["NIK birth date (DDMMYY, women +40) is not a valid date",
+                           "NIK region prefix is not a known province"], nik.index)
+    return reason if plain.all() else patched(reason, ~plain, codes.nik_problems(nik[~plain]))
+
+
+def two_digits(chars: np.ndarray, at: int) -> np.ndarray:
+    """The number written by the ASCII digits ``chars[:, at:at + 2]``."""
+    return (chars[:, at].astype(np.int64) - 48) * 10 + chars[:, at + 1] - 48
 
 
 def kelurahan_codes(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """(:func:`geo.codes.normalize_kode`, :func:`geo.codes.kode_problems` at kelurahan level)."""
     plain = plain_digits(values, 10)
-    norm = values.astype("string").where(plain)
-    problem = pd.Series(pd.NA, index=values.index, dtype="string")
-    if plain.any():
-        prov = pc.is_in(pc.utf8_slice_codeunits(arrow(values[plain]), 0, 2), value_set=_PROVINCES)
-        bad = ~prov.to_numpy(zero_copy_only=False)
-        problem[values.index[plain][bad]] = "unknown province prefix"
-    if not plain.all():
-        norm[~plain] = codes.normalize_kode(values[~plain])
-        problem[~plain] = codes.kode_problems(values[~plain], "kelurahan")
-    return norm, problem
+    prov = pc.is_in(pc.utf8_slice_codeunits(arrow(values), 0, 2), value_set=_PROVINCES)
+    bad = plain & ~prov.fill_null(False).to_numpy(zero_copy_only=False)
+    problem = labels(np.where(bad, 0, -1), ["unknown province prefix"], values.index)
+    if plain.all():
+        return text_series(arrow(values), values.index), problem
+    rest = values[~plain]
+    return (patched(values, ~plain, codes.normalize_kode(rest)),
+            patched(problem, ~plain, codes.kode_problems(rest, "kelurahan")))
 
 
 def mask_name(names: pd.Series) -> pd.Series:
     """:func:`geo.codes.mask_name`; single-spaced ASCII names are masked on the raw bytes."""
-    text = names.astype("string")
-    plain = text.str.fullmatch(r"[A-Za-z0-9.,'_()/-]+(?: [A-Za-z0-9.,'_()/-]+)*").fillna(False).astype(bool)
-    out = pd.Series(pd.NA, index=names.index, dtype="string")
+    arr = arrow(names)
+    plain = pc.match_substring_regex(arr, r"^[A-Za-z0-9.,'_()/-]+(?: [A-Za-z0-9.,'_()/-]+)*$")
+    plain = plain.fill_null(False).to_numpy(zero_copy_only=False)
+    if plain.all():
+        return text_series(_mask_bytes(arr), names.index)
+    out = labels(np.full(len(arr), -1), [], names.index)
     if plain.any():
-        out[plain] = pd.Series(_mask_bytes(text[plain]), index=text.index[plain.to_numpy()])
-    if (~plain).any():
-        out[~plain] = codes.mask_name(names[~plain])
-    return out
+        out = patched(out, plain, text_series(_mask_bytes(pc.filter(arr, pa.array(plain))), names.index[plain]))
+    return patched(out, ~plain, codes.mask_name(names[~plain]))
 
 
 def keyed_hash(values: pd.Series, key: bytes) -> pd.Series:
@@ -147,21 +168,29 @@ def keyed_digests(values: pd.Series, key: bytes) -> np.ndarray:
 
 def hex_digests(digests: np.ndarray, valid: np.ndarray, index: pd.Index) -> pd.Series:
     """32-character lower-case hex of each digest row, placed at the ``valid`` rows (others ``<NA>``)."""
+    return text_series(fixed_width_text(hex_matrix(digests), valid), index)
+
+
+def hex_matrix(digests: np.ndarray) -> np.ndarray:
+    """The lower-case hex of each 16-byte digest row, as an (n, 32) uint8 array of ASCII."""
     hexchars = np.frombuffer(b"0123456789abcdef", np.uint8)
     text = np.empty((len(digests), 32), np.uint8)
     text[:, 0::2], text[:, 1::2] = hexchars[digests >> 4], hexchars[digests & 15]
-    offsets = np.arange(0, 32 * (len(digests) + 1), 32, dtype=np.int64)
-    arr = pa.LargeStringArray.from_buffers(len(digests), pa.py_buffer(offsets.tobytes()), pa.py_buffer(text.tobytes()))
-    if valid.all():
-        return pd.Series(pd.arrays.ArrowStringArray(arr), index=index)
-    out = pd.Series(pd.NA, index=index, dtype="string")
-    out[valid] = pd.Series(pd.arrays.ArrowStringArray(arr), index=index[valid])
-    return out
+    return text
 
 
-def _mask_bytes(text: pd.Series) -> pd.arrays.ArrowStringArray:
-    """Mask every word byte that follows a word byte, on the Arrow data buffer (ASCII only)."""
-    arr = arrow(text)
+def fixed_width_text(chars: np.ndarray, valid: np.ndarray) -> pa.Array:
+    """A string array with row i of the (k, width) ASCII ``chars`` at the i-th ``valid`` position, nulls elsewhere."""
+    n, width = len(valid), chars.shape[1]
+    offsets = np.zeros(n + 1, np.int64)
+    np.cumsum(valid * width, out=offsets[1:])
+    bitmap = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
+    return pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(chars)),
+                                            bitmap, null_count=int(n - valid.sum()))
+
+
+def _mask_bytes(arr: pa.Array) -> pa.Array:
+    """Mask every word byte that follows a word byte, on the Arrow data buffer (ASCII, no nulls)."""
     offsets = np.frombuffer(arr.buffers()[1], np.int64)[arr.offset: arr.offset + len(arr) + 1]
     data = np.frombuffer(arr.buffers()[2], np.uint8)[offsets[0]: offsets[-1]]
     offsets = offsets - offsets[0]
@@ -170,5 +199,4 @@ def _mask_bytes(text: pd.Series) -> pd.arrays.ArrowStringArray:
     masked[1:] &= word[:-1]
     masked[offsets[:-1][offsets[:-1] < len(data)]] = False  # a string's first byte follows no byte of it
     new = np.where(masked, np.uint8(42), data)
-    out = pa.LargeStringArray.from_buffers(len(arr), pa.py_buffer(offsets.tobytes()), pa.py_buffer(new.tobytes()))
-    return pd.arrays.ArrowStringArray(out)
+    return pa.LargeStringArray.from_buffers(len(arr), pa.py_buffer(offsets), pa.py_buffer(new))

@@ -32,14 +32,20 @@ from geo.fastcodes import (
     arrow,
     char_matrix,
     clean_nik,
+    fixed_width_text,
     hex_digests,
+    hex_matrix,
     kelurahan_codes,
     keyed_digests,
-    keyed_hash,
+    labels,
     mask_name,
     nik_problems,
+    patched,
     plain_digits,
+    text_series,
+    two_digits,
 )
+from geo.prefetch import prefetch
 from geo.readers import CHUNKSIZE, LINE, Table, iter_table, open_table
 from geo.report import Report
 from geo.errors import InputError
@@ -49,6 +55,7 @@ log = logging.getLogger(__name__)
 _MALE = frozenset({"L", "LK", "LAKILAKI", "LAKI", "PRIA", "M", "MALE"})
 _FEMALE = frozenset({"P", "PR", "PEREMPUAN", "WANITA", "W", "F", "FEMALE"})
 _MDAYS = np.array([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+_KEPT = frozenset(schema.LAYERS["voters"].columns) | {"nkk", "nama"}  # what a kept row needs from a chunk
 
 
 def read_dpt(path: str | Path, *, key: bytes, rejected_path: str | Path | None = None,
@@ -129,6 +136,11 @@ class DptReader:
         if self._used:
             raise RuntimeError("a DptReader can be iterated only once; call read_dpt() again")
         self._used = True
+        # The next chunk is read, checked and hashed in a background thread while the caller
+        # stores this one (PostgreSQL parses COPY in its own process, SQLite releases the GIL).
+        return prefetch(self._chunks(), name="dpt-reader")
+
+    def _chunks(self) -> Iterator[pd.DataFrame]:
         if self.rejected_path is not None:
             self.rejected_path.unlink(missing_ok=True)
         started = time.perf_counter()
@@ -150,14 +162,16 @@ class DptReader:
         checks = RowChecks(raw, str(self.table.path))
         frame = validate_chunk(raw, checks, self._kel)
         ok = checks.ok.to_numpy()
-        digests = keyed_digests(frame["nik"].where(ok), self._key)
+        digests = keyed_digests(frame["nik"][ok], self._key)
         frame["voter_key"] = hex_digests(digests, ok, frame.index)
         _check_duplicates(frame, digests, raw[LINE].to_numpy(np.int64), checks, self._seen)
         warn_chunk(frame, checks, self._tps)
         checks.record(self.report)
-        if self.rejected_path is not None and (~checks.ok).any():
+        ok = checks.ok.to_numpy()
+        if self.rejected_path is not None and not ok.all():
             self._write_rejected(_masked(checks.rejected_frame(raw)))
-        kept = frame.loc[checks.ok.to_numpy()]
+        kept = frame[[c for c in frame.columns if c in _KEPT]]
+        kept = kept if ok.all() else kept.loc[ok]
         kept = kept.assign(kk_key=_hash_unique(kept["nkk"], self._key), nama_masked=mask_name(kept["nama"]))
         self._per_kota.update(kept["kode_kel"].str[:4].value_counts().to_dict())
         self._sex.update(kept["jenis_kelamin"].value_counts().to_dict())
@@ -188,8 +202,8 @@ def validate_chunk(raw: pd.DataFrame, checks: RowChecks, known_kelurahan: np.nda
     nama = strip_text(raw["nama"])
     checks.reject(nama.isna(), "nama", "missing nama")
     kode_kel, problem = kelurahan_codes(raw["kode_kel"])
-    checks.reject(problem.notna(), "kode_kel", "bad kode_kel: " + problem.fillna(""), raw["kode_kel"],
-                  key="bad kode_kel")
+    bad = problem.notna().to_numpy()
+    checks.reject(bad, "kode_kel", "bad kode_kel: " + problem[bad], raw["kode_kel"], key="bad kode_kel")
     if known_kelurahan is not None:
         checks.reject(~_isin(kode_kel, known_kelurahan), "kode_kel", "kode_kel is not a known kelurahan", kode_kel)
     frame = pd.DataFrame({"nik": nik, "nkk": nkk, "nama": nama, "kode_kel": kode_kel}, index=raw.index)
@@ -202,7 +216,10 @@ def validate_chunk(raw: pd.DataFrame, checks: RowChecks, known_kelurahan: np.nda
     tps, blank, bad = whole_numbers(raw["tps"], prefix="tps")
     checks.reject(blank | bad | ~tps.between(1, 999).fillna(False), "tps", "bad tps (expected a TPS number 1-999)",
                   raw["tps"])
-    frame["kode_tps"] = kode_kel + tps.astype("string").str.zfill(3)
+    number = pa.array(tps.to_numpy(np.int64, na_value=0), pa.int64(), mask=tps.isna().to_numpy())
+    frame["kode_tps"] = text_series(pc.binary_join_element_wise(
+        arrow(kode_kel), pc.utf8_lpad(number.cast(pa.large_string()), 3, "0"), pa.scalar("", pa.large_string())),
+        raw.index)
     year, ddmmyy = birth_dates(raw["tanggal_lahir"])
     checks.reject(year.isna(), "tanggal_lahir",
                   "tanggal_lahir not a date (expected DD-MM-YYYY, DD/MM/YYYY or YYYY-MM-DD)", raw["tanggal_lahir"])
@@ -213,24 +230,28 @@ def validate_chunk(raw: pd.DataFrame, checks: RowChecks, known_kelurahan: np.nda
 
 def warn_chunk(frame: pd.DataFrame, checks: RowChecks, tps_codes: np.ndarray | None) -> None:
     """Warnings on rows (only kept rows are recorded); sets ``jenis_kelamin`` to L/P."""
-    nik, ok = frame["nik"], checks.ok
+    nik, ok = frame["nik"], checks.ok.to_numpy()
     day, month, yy = (np.zeros(len(frame), np.int64) for _ in range(3))
-    d = char_matrix(nik[ok.to_numpy()], 16).astype(np.int64) - 48   # kept NIKs are 16 plain digits
-    day[ok], month[ok], yy[ok] = d[:, 6] * 10 + d[:, 7], d[:, 8] * 10 + d[:, 9], d[:, 10] * 10 + d[:, 11]
-    nik_sex = pd.Series(np.where(day > 40, "P", "L"), index=frame.index, dtype="string")
+    d = char_matrix(nik if ok.all() else nik[ok], 16)   # kept NIKs are 16 plain digits
+    day[ok], month[ok], yy[ok] = (two_digits(d, i) for i in (6, 8, 10))
+    nik_sex = (day > 40).astype(np.int8)                # 0 = L, 1 = P
     nik_ddmmyy = (day % 40) * 10000 + month * 100 + yy
-    checks.warn(ok & (frame["_ddmmyy"] != nik_ddmmyy).fillna(False), "tanggal_lahir",
+    given_ddmmyy = frame["_ddmmyy"].to_numpy(np.int64, na_value=-1)
+    checks.warn(ok & (given_ddmmyy >= 0) & (given_ddmmyy != nik_ddmmyy), "tanggal_lahir",
                 "NIK birth date (DDMMYY) differs from tanggal_lahir")
     sex = _sex(frame["_jk"])
     if frame["_jk"].notna().any():  # NA throughout: the file has no such column (noted once)
-        checks.warn(ok & sex.isna(), "jenis_kelamin", "jenis_kelamin missing or not L/P: taken from the NIK",
+        checks.warn(ok & (sex < 0), "jenis_kelamin", "jenis_kelamin missing or not L/P: taken from the NIK",
                     frame["_jk"])
-    checks.warn(ok & (sex != nik_sex).fillna(False), "jenis_kelamin", "NIK sex (day + 40 for women) differs "
-                "from jenis_kelamin", sex)
-    frame["jenis_kelamin"] = sex.fillna(nik_sex)
+    checks.warn(ok & (sex >= 0) & (sex != nik_sex), "jenis_kelamin", "NIK sex (day + 40 for women) differs "
+                "from jenis_kelamin", labels(sex, ["L", "P"], frame.index))
+    frame["jenis_kelamin"] = labels(np.where(sex >= 0, sex, nik_sex), ["L", "P"], frame.index)
     # People who move keep their NIK: its region is where it was issued, not where they vote.
-    checks.warn(ok & (nik.str[:6] != frame["kode_kel"].str[:6]).fillna(False), "nik",
-                "NIK region differs from the voter's kecamatan (issued elsewhere)", nik.str[:6])
+    region = pc.not_equal(pc.utf8_slice_codeunits(arrow(nik), 0, 6),
+                          pc.utf8_slice_codeunits(arrow(frame["kode_kel"]), 0, 6))
+    moved = ok & region.fill_null(False).to_numpy(zero_copy_only=False)
+    checks.warn(moved, "nik", "NIK region differs from the voter's kecamatan (issued elsewhere)",
+                nik[moved].str[:6])
     if tps_codes is not None:
         checks.warn(ok & ~_isin(frame["kode_tps"], tps_codes), "tps", "kode_tps not in the TPS list",
                     frame["kode_tps"])
@@ -269,16 +290,16 @@ def _fixed_width_dates(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.nd
     ten = (pc.binary_length(arrow(values)).fill_null(0).to_numpy(zero_copy_only=False) == 10)
     if not ten.any():
         return day, month, year
-    c = char_matrix(values[ten], 10).astype(np.int64)
-    digit = (c >= 48) & (c <= 57)
+    c = char_matrix(values if ten.all() else values[ten], 10)
+    d = c.astype(np.int16) - 48
+    digit = (d >= 0) & (d <= 9)
     sep = (c == 45) | (c == 47) | (c == 46)                  # - / .
     dmy = sep[:, 2] & sep[:, 5] & digit[:, [0, 1, 3, 4, 6, 7, 8, 9]].all(axis=1)
     ymd = (c[:, 4] == 45) & (c[:, 7] == 45) & digit[:, [0, 1, 2, 3, 5, 6, 8, 9]].all(axis=1)
-    d = c - 48
     two = lambda i: d[:, i] * 10 + d[:, i + 1]
     day[ten] = np.where(dmy, two(0), np.where(ymd, two(8), 0))
     month[ten] = np.where(dmy, two(3), np.where(ymd, two(5), 0))
-    year[ten] = np.where(dmy, two(6) * 100 + two(8), np.where(ymd, two(0) * 100 + two(2), 0))
+    year[ten] = np.where(dmy, two(6).astype(np.int64) * 100 + two(8), np.where(ymd, two(0).astype(np.int64) * 100 + two(2), 0))
     return day, month, year
 
 
@@ -291,8 +312,8 @@ def _part(parsed: pa.StructArray, field: str) -> np.ndarray:
 
 def _nkk_problems(nkk: pd.Series) -> pd.Series:
     """Why each (cleaned) KK number is invalid, ``<NA>`` where it is 16 digits."""
-    reason = pd.Series(pd.NA, index=nkk.index, dtype="string")
     plain = plain_digits(nkk, 16)
+    reason = labels(np.full(len(nkk), -1), [], nkk.index)
     if plain.all():
         return reason
     rest = nkk[~plain]
@@ -300,16 +321,15 @@ def _nkk_problems(nkk: pd.Series) -> pd.Series:
     r = r.mask(rest.str.contains(r"[eE][+]?[0-9]", regex=True).fillna(False),
                "NKK mangled into scientific notation (e.g. by Excel)")
     r = r.mask(rest.str.fullmatch("[0-9]{16}").fillna(False))
-    reason[~plain] = r.mask(rest.isna() | (rest == ""), "missing NKK")
-    return reason
+    return patched(reason, ~plain, r.mask(rest.isna() | (rest == ""), "missing NKK"))
 
 
-def _sex(values: pd.Series) -> pd.Series:
-    """``L``/``P`` from the many ways sex is written; ``<NA>`` when unknown (a column has few distinct values)."""
+def _sex(values: pd.Series) -> np.ndarray:
+    """0 (``L``) or 1 (``P``) from the many ways sex is written; -1 when unknown (few distinct values)."""
     codes_, uniques = pd.factorize(values)
     keys = [str(u).upper().replace("-", "").replace(" ", "") for u in uniques]
-    mapped = np.array(["L" if k in _MALE else "P" if k in _FEMALE else None for k in keys] + [None], dtype=object)
-    return pd.Series(mapped[codes_], index=values.index, dtype="string")
+    mapped = np.array([0 if k in _MALE else 1 if k in _FEMALE else -1 for k in keys] + [-1], dtype=np.int8)
+    return mapped[codes_]
 
 
 def _isin(values: pd.Series, sorted_codes: np.ndarray) -> pd.Series:
@@ -319,8 +339,9 @@ def _isin(values: pd.Series, sorted_codes: np.ndarray) -> pd.Series:
 def _hash_unique(values: pd.Series, key: bytes) -> pd.Series:
     """Keyed hash of each value, hashing each distinct value once (a family shares its KK)."""
     codes, uniques = pd.factorize(values)
-    hashed = keyed_hash(pd.Series(uniques, dtype="string"), key).to_numpy()
-    return pd.Series(hashed[codes], index=values.index, dtype="string").where(codes >= 0)
+    hexed = hex_matrix(keyed_digests(pd.Series(uniques, dtype="string"), key))
+    valid = codes >= 0
+    return text_series(fixed_width_text(hexed[codes[valid]], valid), values.index)
 
 
 def _masked(rejected: pd.DataFrame) -> pd.DataFrame:

@@ -18,6 +18,7 @@ geometry rows enter the R-tree in bulk rather than through the per-row insert tr
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import logging
 import re
@@ -42,6 +43,9 @@ CACHE_KIB = 65_536          # page cache per connection (KiB): bounds memory dur
 MMAP_BYTES = 2**31 - 2**16  # reads memory-map the file (SQLite's default ceiling): 3x faster key-ordered scans
 BUSY_TIMEOUT_S = 60.0       # wait this long for another writer before failing
 DEFER_MIN_ROWS = 50_000     # a load touching at least this many rows (and 1/8 of the table) defers indexes
+# Rows per INSERT statement: each statement also rewrites the AUTOINCREMENT counter and hands the
+# GIL back and forth, so a few hundred rows at a time insert ~2x faster than one row at a time.
+ROWS_PER_INSERT = 500
 _KODE = re.compile(r"^\d{1,13}$")
 
 
@@ -214,8 +218,9 @@ class _Loader:
         self.touched = 0
         self.deferred: list[gpkg_schema.Index] = []
         self.columns = spec.all_columns
-        names = ", ".join(f'"{_sql_column(c)}"' for c in self.columns)
-        self.insert_sql = f'INSERT INTO "{spec.name}" ({names}) VALUES ({", ".join("?" * len(self.columns))})'
+        self.insert_head = f'INSERT INTO "{spec.name}" ({", ".join(_quoted(self.columns))}) VALUES '
+        limit = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        self.rows_per_insert = max(1, min(ROWS_PER_INSERT, limit // len(self.columns)))
         self.old_rows = (f'FROM "{spec.name}" WHERE "{spec.scope}" IN (SELECT v FROM temp._scope) '
                          f'AND "{gpkg_schema.FID}" <= {int(self.before)}')
         conn.execute("CREATE TEMP TABLE IF NOT EXISTS _scope (v PRIMARY KEY)")
@@ -238,14 +243,28 @@ class _Loader:
             deleting = self.conn.execute(f"SELECT count(*) {self.old_rows}").fetchone()[0]
             self._maybe_defer(deleting + len(frame))
             self.conn.execute(f"DELETE {self.old_rows}")
-            values = [gpkg_rows.column_values(frame, self.spec, c) for c in self.columns]
-            self.conn.executemany(self.insert_sql, zip(*values))
+            self._insert([gpkg_rows.column_values(frame, self.spec, c) for c in self.columns])
             inserted += len(frame)
             if self.spec.geometry:
                 last_fid = self._index_geometries(frame, last_fid)
         for ix in self.deferred:
             self.conn.execute(ix.ddl)
         return inserted
+
+    def _insert(self, columns: list[list]) -> None:
+        """Insert rows given as columns, in order, ``rows_per_insert`` rows per statement."""
+        flat = list(itertools.chain.from_iterable(zip(*columns)))
+        step = self.rows_per_insert * len(columns)
+        full = len(flat) // step * step
+        if full:
+            self.conn.executemany(self._insert_sql(self.rows_per_insert),
+                                  (flat[i:i + step] for i in range(0, full, step)))
+        if full < len(flat):
+            self.conn.execute(self._insert_sql((len(flat) - full) // len(columns)), flat[full:])
+
+    def _insert_sql(self, rows: int) -> str:
+        one = f"({', '.join('?' * len(self.columns))})"
+        return self.insert_head + ", ".join([one] * rows)
 
     def _index_geometries(self, frame: pd.DataFrame, last_fid: int) -> int:
         """Add the chunk just inserted (the rows after ``last_fid``, in order) to the R-tree."""
@@ -288,6 +307,10 @@ def _layer(layer: str) -> Layer:
     if not isinstance(layer, str) or layer not in LAYERS:
         raise NotFoundError(f"unknown layer {layer!r}; expected one of {', '.join(LAYERS)}")
     return LAYERS[layer]
+
+
+def _quoted(columns: Iterable[str]) -> list[str]:
+    return [f'"{_sql_column(c)}"' for c in columns]
 
 
 def _sql_column(col: str) -> str:
