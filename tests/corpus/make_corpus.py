@@ -66,7 +66,8 @@ class Case:
         ``error`` (exit 1, one stderr line, store unchanged) or ``loaded`` (exit 0, reported).
     expect : str
         ``error``: a substring of the error message (case-insensitive). ``loaded``: a substring of a
-        rejection reason, warning or note in the report (``""``: only that the load succeeds).
+        rejection reason, warning or note in the report (``""``: only that the load succeeds), or
+        ``field:NAME``: a rejected or warned row names the field ``NAME``.
     build : callable
         Returns the file's bytes.
     why : str
@@ -523,7 +524,7 @@ CASES: tuple[Case, ...] = (
          "a header of formulas"),
     Case("tps_xss.csv", "tps", "loaded", "", _t_xss, "HTML/script in TPS names and addresses"),
     Case("tps_wide.csv", "tps", "loaded", "", _t_wide, "5,000 extra columns", large=True),
-    Case("tps_10mb_line.csv", "tps", "loaded", "alamat", _t_long_line, "one 10 MB address cell", large=True),
+    Case("tps_10mb_line.csv", "tps", "loaded", "field:alamat", _t_long_line, "one 10 MB address cell", large=True),
     # DPT lists (petatps load dpt FILE)
     Case("dpt_empty.csv", "dpt", "error", "empty", lambda: b"", "a 0-byte file"),
     Case("dpt_header_only.csv", "dpt", "error", "no data", lambda: _d(rows=[]), "a header and nothing else"),
@@ -538,7 +539,7 @@ CASES: tuple[Case, ...] = (
          "the nik column twice"),
     Case("dpt_injection.csv", "dpt", "loaded", "NIK", _d_injection,
          "formulas in nama/alamat (kept) and in NIK, rt, kode_kel (rejected)"),
-    Case("dpt_10mb_line.csv", "dpt", "loaded", "alamat", _d_long_line, "one 10 MB address cell", large=True),
+    Case("dpt_10mb_line.csv", "dpt", "loaded", "field:alamat", _d_long_line, "one 10 MB address cell", large=True),
     Case("dpt_200k_hostile.csv", "dpt", "loaded", "scientific notation", _d_big_hostile,
          "200,000 voters with a hostile row every 997", large=True),
 )

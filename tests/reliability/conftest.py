@@ -103,6 +103,23 @@ def assert_one_line_error(result: Result, *needles: str) -> str:
     return line
 
 
+def coverage_files(cli: Cli, out: Path) -> None:
+    """The coverage files of the store (``petatps coverage`` once the CLI has it, else geo.coverage)."""
+    if "coverage" in main.commands:
+        cli.ok("coverage", "--out", out)
+        return
+    from geo.coverage import coverage
+    from geo.coverage_report import write_coverage
+
+    store = cli.store()
+    try:
+        result = coverage(store.iter_read("voters"), store.read("tps"), store.read("rt"), store.read("rw"),
+                          store.read("kelurahan"))
+        write_coverage(result, out, data_version=store.data_version())
+    finally:
+        store.close()
+
+
 # --- output scanners -------------------------------------------------------------------------------
 
 def formula_cells(path: Path) -> list[tuple[int, str, str]]:

@@ -11,8 +11,7 @@ may hold them. Also: the NIK hash key comes from configuration and production re
 
 from __future__ import annotations
 
-import csv
-import io
+import json
 import logging
 import re
 import sqlite3
@@ -28,7 +27,7 @@ from geo.codes import nik_hash
 from geo.errors import ConfigError, InputError
 from geo.purge import purge_voters
 from geo.settings import DEV_NIK_KEY, Settings
-from tests.reliability.conftest import SIXTEEN_DIGITS, Cli
+from tests.reliability.conftest import SIXTEEN_DIGITS, Cli, coverage_files
 from web.cli import main
 
 KEY = "reliability-test-nik-key-0123456789abcdef"
@@ -115,9 +114,7 @@ def pipeline(request, tmp_path_factory):
     run("status", "--json")
     run("officer", "add", "camat.menteng", "--kode", "317106", "--password", PASSWORD)
     run("officer", "list", "--json")
-    from tests.reliability.test_corpus import _coverage
-
-    _coverage(cli, out / "coverage")
+    coverage_files(cli, out / "coverage")
     return cli, Dpt(city / "dpt.csv"), outputs, out
 
 
@@ -285,7 +282,7 @@ def test_gunicorn_refuses_to_start_in_production_with_the_default_key(tmp_path):
     env.update(PETATPS_ENV="production", PETATPS_SECRET_KEY="a-real-session-secret", PETATPS_HOME=str(tmp_path),
                PETATPS_BIND=f"127.0.0.1:{port}", PETATPS_WORKERS="1", PETATPS_WARM="none")
     gunicorn = Path(sys.executable).with_name("gunicorn")
-    proc = subprocess.run([str(gunicorn), "-c", str(root / "web" / "gunicorn.conf.py"), "web.app:create_app()"],
+    proc = subprocess.run([str(gunicorn), "-c", str(root / "web" / "gunicorn.conf.py"), "web.app:create_app()"], check=False,
                           cwd=root, env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0
     assert "PETATPS_NIK_KEY must be set to a secret in production" in proc.stderr
@@ -297,12 +294,13 @@ def test_gunicorn_refuses_to_start_in_production_with_the_default_key(tmp_path):
 
 @pytest.fixture
 def with_voters(cli, tmp_path):
-    """A store (each backend) with voters and a DPT load that rejected rows (a rejected.csv, report lists)."""
+    """A store (each backend) with TPS, voters and a DPT load that rejected rows (a rejected.csv, report lists)."""
     from tests.corpus import make_corpus as corpus
 
     base = corpus.base_files(tmp_path / "base")
     files = corpus.write_corpus(tmp_path / "corpus", committed=True)
     cli.ok("load", "boundaries", base["kelurahan"], "--level", "kelurahan")
+    cli.ok("load", "tps", base["tps"])
     cli.ok("load", "dpt", files["dpt_injection.csv"])
     store = cli.store()
     yield cli, store
@@ -311,11 +309,8 @@ def with_voters(cli, tmp_path):
 
 @pytest.fixture
 def purgeable(with_voters, tmp_path):
-    """:func:`with_voters` plus TPS, their locations and the voters' assignments."""
-    from tests.corpus import make_corpus as corpus
-
+    """:func:`with_voters` plus the TPS locations and the voters' assignments."""
     cli, store = with_voters
-    cli.ok("load", "tps", corpus.base_files(tmp_path / "base")["tps"])
     cli.ok("geocode")
     cli.ok("assign")
     return cli, store
@@ -406,6 +401,7 @@ def test_purge_command(purgeable):
     cli, store = purgeable
     result = cli("purge", "--election", "pemilu2024", "--json")
     assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["kind"] == "purge voters" and report["figures"]["election"] == "pemilu2024"
     assert store.counts()["voters"] == store.counts()["assignments"] == 0
-    rows = list(csv.reader(io.StringIO(result.stdout)))
-    assert rows
+    assert list((cli.home / "reports").glob("*-dpt-*.rejected.csv")) == []

@@ -15,8 +15,16 @@ from hypothesis import strategies as st
 
 from geo import tiles
 from geo.address import MAX_NUMBER, parse_rt_rw
-from geo.codes import (PROVINCE_CODES, clean_nik, kode_problems, mask_nik, nik_birth_sex, nik_problems,
-                       normalize_kode, parse_wilayah)
+from geo.codes import (
+    PROVINCE_CODES,
+    clean_nik,
+    kode_problems,
+    mask_nik,
+    nik_birth_sex,
+    nik_problems,
+    normalize_kode,
+    parse_wilayah,
+)
 from geo.errors import CodeError
 
 FAST = settings(max_examples=40, deadline=None)

@@ -34,7 +34,8 @@ def test_twenty_seconds_at_100_requests_per_second(backend, request):
     args = [sys.executable, str(SCRIPT), "--duration", "20", "--rate", "100", "--voters", "3000"]
     if backend == "postgis":
         args += ["--db", request.getfixturevalue("pg_url")]
-    proc = subprocess.run(args, capture_output=True, text=True, timeout=600, cwd=ROOT)
+    proc = subprocess.run(args, check=False, capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert proc.stdout.strip(), proc.stderr[-3000:]
     figures = json.loads(proc.stdout.strip().splitlines()[-1])
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / f"soak-{backend}.json").write_text(json.dumps(figures, indent=1, sort_keys=True))
