@@ -9,14 +9,13 @@ every other row is handed to the :mod:`geo.codes` function itself.
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from geo import codes
+from geo.keyhash import DIGEST_BYTES, hmac_digests
 
 _WORD = np.zeros(256, dtype=bool)
 _WORD[[*range(48, 58), *range(65, 91), *range(97, 123), 95]] = True
@@ -149,21 +148,25 @@ def keyed_hash(values: pd.Series, key: bytes) -> pd.Series:
 
 def keyed_digests(values: pd.Series, key: bytes) -> np.ndarray:
     """First 16 bytes of HMAC-SHA256(key, value) of each non-missing value, as an (n, 16) uint8 array."""
-    if not key:
-        raise ValueError("a non-empty hash key is required")
-    block = (hashlib.sha256(key).digest() if len(key) > 64 else key).ljust(64, b"\x00")
-    inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
-    outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
+    digests = hmac_digests(key, *packed(values))
+    return np.frombuffer(digests, np.uint8).reshape(-1, DIGEST_BYTES)
 
-    def one(text: str) -> bytes:
-        h = inner.copy()
-        h.update(text.encode())
-        o = outer.copy()
-        o.update(h.digest())
-        return o.digest()[:16]
 
-    texts = values[values.notna()].astype(str).to_numpy(dtype=object)
-    return np.frombuffer(b"".join(map(one, texts)), np.uint8).reshape(-1, 16)
+def packed(values: pd.Series) -> tuple[bytes, bytes]:
+    """The UTF-8 bytes of the non-missing values as :func:`geo.keyhash.hmac_digests` takes them.
+
+    Read straight off the Arrow buffers: the data buffer holds the bytes one after the other, the
+    offsets buffer where each value ends.
+    """
+    arr = arrow(values)
+    if arr.null_count:
+        arr = pc.drop_null(arr)
+    offsets = np.frombuffer(arr.buffers()[1], np.int64)[arr.offset: arr.offset + len(arr) + 1]
+    if not len(arr):
+        return b"", b""
+    data = arr.buffers()[2]
+    blob = data.slice(int(offsets[0]), int(offsets[-1] - offsets[0])).to_pybytes() if data is not None else b""
+    return blob, (offsets[1:] - offsets[0]).tobytes()
 
 
 def hex_digests(digests: np.ndarray, valid: np.ndarray, index: pd.Index) -> pd.Series:

@@ -70,7 +70,7 @@ def _produce(items: Iterator, handoff: queue.Queue, stop: threading.Event) -> No
         else:
             _put(handoff, (True, None), stop)
             return
-    except BaseException as exc:  # handed to the consumer, raised there
+    except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
         _put(handoff, (True, exc), stop)
         return
     close = getattr(items, "close", None)

@@ -6,18 +6,20 @@ number (:func:`geo.codes.keyed_hash`), a masked name, sex, birth year and addres
 is written to the officer's rejected-rows file with NIK/NKK masked (:func:`geo.codes.mask_nik`)
 and the name masked, plus its file line and reason. Nothing raw is logged.
 
-Duplicate NIKs are found across the whole file with bounded memory: the first 64 bits of each
-NIK hash are kept in one sorted numpy array (8.3 M voters → ~100 MB with their line numbers);
-a 64-bit collision between two different NIKs has a probability of ~2e-6 at that size.
+Throughput: chunks are prepared in a background thread (:mod:`geo.prefetch`) while the caller
+stores the previous one, and within it the NIK/KK hashing of chunk N runs in a helper process
+(:mod:`geo.keyhash`) while chunk N+1 is parsed and checked. Duplicates across chunks:
+:class:`geo.dpt_fields.SeenKeys`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import dataclasses
 import logging
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +30,8 @@ import pyarrow.compute as pc
 from geo import schema, sources
 from geo.checks import RowChecks, strip_text, whole_numbers, write_rejected
 from geo.codes import mask_nik
+from geo.dpt_fields import SeenKeys, birth_dates, check_duplicates
+from geo.errors import InputError
 from geo.fastcodes import (
     arrow,
     char_matrix,
@@ -36,25 +40,25 @@ from geo.fastcodes import (
     hex_digests,
     hex_matrix,
     kelurahan_codes,
-    keyed_digests,
     labels,
     mask_name,
     nik_problems,
+    packed,
     patched,
     plain_digits,
     text_series,
     two_digits,
 )
+from geo.keyhash import DIGEST_BYTES, KeyHasher
 from geo.prefetch import prefetch
 from geo.readers import CHUNKSIZE, LINE, Table, iter_table, open_table
 from geo.report import Report
-from geo.errors import InputError
 
 log = logging.getLogger(__name__)
 
 _MALE = frozenset({"L", "LK", "LAKILAKI", "LAKI", "PRIA", "M", "MALE"})
 _FEMALE = frozenset({"P", "PR", "PEREMPUAN", "WANITA", "W", "F", "FEMALE"})
-_MDAYS = np.array([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+HELPER_MIN_BYTES = 16 << 20  # files this big (~150,000 rows) hash in a helper process
 _KEPT = frozenset(schema.LAYERS["voters"].columns) | {"nkk", "nama"}  # what a kept row needs from a chunk
 
 
@@ -114,6 +118,23 @@ def _codes(codes: Iterable[str] | None, digits: int = 10) -> np.ndarray | None:
     return np.unique(s.to_numpy(dtype=object).astype(str)) if len(s) else None
 
 
+@dataclasses.dataclass
+class _Chunk:
+    """A checked chunk whose NIK and KK hashes are being computed."""
+
+    raw: pd.DataFrame
+    frame: pd.DataFrame
+    checks: RowChecks
+    ok: np.ndarray                 # rows valid before the duplicate check (the hashed ones)
+    nik_hashes: Future
+    kk_codes: np.ndarray           # per valid row: its KK number among the hashed distinct ones
+    kk_hashes: Future
+
+
+def _digests(hashes: Future) -> np.ndarray:
+    return np.frombuffer(hashes.result(), np.uint8).reshape(-1, DIGEST_BYTES)
+
+
 class DptReader:
     """Iterable of conforming ``voters`` chunks from one DPT file; ``report`` once consumed.
 
@@ -144,12 +165,17 @@ class DptReader:
         if self.rejected_path is not None:
             self.rejected_path.unlink(missing_ok=True)
         started = time.perf_counter()
-        for raw in iter_table(self.table, self.mapping, report=self.report, chunksize=self._chunksize):
-            self.report.rows_read += len(raw)
-            out = self._chunk(raw)
-            self.report.rows_loaded += len(out)
-            if len(out):
-                yield out
+        big = self.table.path.stat().st_size >= HELPER_MIN_BYTES
+        with KeyHasher(self._key, helper=big) as hasher:
+            pending = None
+            for raw in iter_table(self.table, self.mapping, report=self.report, chunksize=self._chunksize):
+                self.report.rows_read += len(raw)
+                chunk = self._begin(raw, hasher)   # hashed while the pending chunk is finished
+                if pending is not None:
+                    yield from self._end(pending)
+                pending = chunk
+            if pending is not None:
+                yield from self._end(pending)
         if self.report.rows_read and not self.report.rows_loaded:
             # Every row rejected means the file is not a usable DPT (wrong column, mangled export):
             # fail the load so the store keeps the previous voters of those kelurahan.
@@ -158,24 +184,36 @@ class DptReader:
                              f"(most often: {reason}, {n:,} rows)", file=str(self.table.path))
         self._finish(time.perf_counter() - started)
 
-    def _chunk(self, raw: pd.DataFrame) -> pd.DataFrame:
+    def _begin(self, raw: pd.DataFrame, hasher: KeyHasher) -> _Chunk:
+        """Check a chunk and submit the NIKs and (distinct) KK numbers of its valid rows for hashing."""
         checks = RowChecks(raw, str(self.table.path))
         frame = validate_chunk(raw, checks, self._kel)
-        ok = checks.ok.to_numpy()
-        digests = keyed_digests(frame["nik"][ok], self._key)
-        frame["voter_key"] = hex_digests(digests, ok, frame.index)
-        _check_duplicates(frame, digests, raw[LINE].to_numpy(np.int64), checks, self._seen)
         warn_chunk(frame, checks, self._tps)
+        ok = checks.ok.to_numpy()
+        kk_codes, kk_values = pd.factorize(frame["nkk"][ok])
+        return _Chunk(raw, frame, checks, ok, hasher.submit(*packed(frame["nik"][ok])), kk_codes,
+                      hasher.submit(*packed(pd.Series(kk_values, dtype="string"))))
+
+    def _end(self, c: _Chunk) -> Iterator[pd.DataFrame]:
+        """Finish a chunk once hashed: duplicates, the report, rejected rows, the kept rows."""
+        frame, checks = c.frame, c.checks
+        digests = _digests(c.nik_hashes)
+        frame["voter_key"] = hex_digests(digests, c.ok, frame.index)
+        check_duplicates(frame, digests, c.raw[LINE].to_numpy(np.int64), checks, self._seen)
         checks.record(self.report)
         ok = checks.ok.to_numpy()
         if self.rejected_path is not None and not ok.all():
-            self._write_rejected(_masked(checks.rejected_frame(raw)))
-        kept = frame[[c for c in frame.columns if c in _KEPT]]
+            self._write_rejected(_masked(checks.rejected_frame(c.raw)))
+        kept = frame[[col for col in frame.columns if col in _KEPT]]
         kept = kept if ok.all() else kept.loc[ok]
-        kept = kept.assign(kk_key=_hash_unique(kept["nkk"], self._key), nama_masked=mask_name(kept["nama"]))
+        kk = c.kk_codes[ok[c.ok]]
+        kk_key = fixed_width_text(hex_matrix(_digests(c.kk_hashes))[kk[kk >= 0]], kk >= 0)
+        kept = kept.assign(kk_key=text_series(kk_key, kept.index), nama_masked=mask_name(kept["nama"]))
         self._per_kota.update(kept["kode_kel"].str[:4].value_counts().to_dict())
         self._sex.update(kept["jenis_kelamin"].value_counts().to_dict())
-        return schema.conform(kept, "voters")
+        self.report.rows_loaded += len(kept)
+        if len(kept):
+            yield schema.conform(kept, "voters")
 
     def _write_rejected(self, rejected: pd.DataFrame) -> None:
         back = {field: col for col, field in self.mapping.items()}
@@ -257,59 +295,6 @@ def warn_chunk(frame: pd.DataFrame, checks: RowChecks, tps_codes: np.ndarray | N
                     frame["kode_tps"])
 
 
-def birth_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Parse DD-MM-YYYY, DD/MM/YYYY (also DD.MM.YYYY) or YYYY-MM-DD dates.
-
-    Returns
-    -------
-    (year, ddmmyy) : Int64 Series, Int64 Series
-        The year and the date as the integer DDMMYY (as in a NIK, 17-08-1980 → 170880);
-        ``<NA>`` where the text is no valid date between 1900 and today.
-    """
-    d, m, y = _fixed_width_dates(values)
-    rest = (y == 0) & values.notna().to_numpy()
-    if rest.any():  # other widths ("1-8-1980"), spaces: a regex on those rows only
-        arr = arrow(values[rest].astype("string").str.strip())
-        parts = pc.extract_regex(arr, r"^(?:(?P<d>[0-9]{1,2})[-/.](?P<m>[0-9]{1,2})[-/.](?P<y>[0-9]{4})"
-                                      r"|(?P<y2>[0-9]{4})-(?P<m2>[0-9]{1,2})-(?P<d2>[0-9]{1,2}))$")
-        d[rest], m[rest], y[rest] = (_part(parts, f) + _part(parts, f + "2") for f in "dmy")
-    leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
-    limit = np.where((m == 2) & ~leap, 28, _MDAYS[np.clip(m, 0, 12)])
-    today = dt.date.today()
-    valid = ((m >= 1) & (m <= 12) & (d >= 1) & (d <= limit) & (y >= 1900)
-             & (y * 10000 + m * 100 + d <= today.year * 10000 + today.month * 100 + today.day))
-    year = pd.Series(pd.arrays.IntegerArray(y, ~valid), index=values.index)
-    ddmmyy = pd.Series(pd.arrays.IntegerArray(d * 10000 + m * 100 + y % 100, ~valid), index=values.index)
-    return year, ddmmyy
-
-
-def _fixed_width_dates(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(day, month, year) of ``DD-MM-YYYY``/``DD/MM/YYYY``/``DD.MM.YYYY``/``YYYY-MM-DD`` texts; 0 elsewhere."""
-    n = len(values)
-    day, month, year = (np.zeros(n, np.int64) for _ in range(3))
-    ten = (pc.binary_length(arrow(values)).fill_null(0).to_numpy(zero_copy_only=False) == 10)
-    if not ten.any():
-        return day, month, year
-    c = char_matrix(values if ten.all() else values[ten], 10)
-    d = c.astype(np.int16) - 48
-    digit = (d >= 0) & (d <= 9)
-    sep = (c == 45) | (c == 47) | (c == 46)                  # - / .
-    dmy = sep[:, 2] & sep[:, 5] & digit[:, [0, 1, 3, 4, 6, 7, 8, 9]].all(axis=1)
-    ymd = (c[:, 4] == 45) & (c[:, 7] == 45) & digit[:, [0, 1, 2, 3, 5, 6, 8, 9]].all(axis=1)
-    two = lambda i: d[:, i] * 10 + d[:, i + 1]
-    day[ten] = np.where(dmy, two(0), np.where(ymd, two(8), 0))
-    month[ten] = np.where(dmy, two(3), np.where(ymd, two(5), 0))
-    year[ten] = np.where(dmy, two(6).astype(np.int64) * 100 + two(8), np.where(ymd, two(0).astype(np.int64) * 100 + two(2), 0))
-    return day, month, year
-
-
-def _part(parsed: pa.StructArray, field: str) -> np.ndarray:
-    # RE2 gives "" for the group of the alternative that did not match.
-    text = pc.struct_field(parsed, field)
-    text = pc.if_else(pc.equal(text, ""), pa.scalar("0", text.type), text)
-    return text.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
-
-
 def _nkk_problems(nkk: pd.Series) -> pd.Series:
     """Why each (cleaned) KK number is invalid, ``<NA>`` where it is 16 digits."""
     plain = plain_digits(nkk, 16)
@@ -336,14 +321,6 @@ def _isin(values: pd.Series, sorted_codes: np.ndarray) -> pd.Series:
     return values.isin(sorted_codes).fillna(False)
 
 
-def _hash_unique(values: pd.Series, key: bytes) -> pd.Series:
-    """Keyed hash of each value, hashing each distinct value once (a family shares its KK)."""
-    codes, uniques = pd.factorize(values)
-    hexed = hex_matrix(keyed_digests(pd.Series(uniques, dtype="string"), key))
-    valid = codes >= 0
-    return text_series(fixed_width_text(hexed[codes[valid]], valid), values.index)
-
-
 def _masked(rejected: pd.DataFrame) -> pd.DataFrame:
     """Rejected rows with NIK/NKK and name masked: the raw values never reach the file."""
     masked = rejected.copy()
@@ -353,53 +330,3 @@ def _masked(rejected: pd.DataFrame) -> pd.DataFrame:
     return masked
 
 
-def _check_duplicates(frame: pd.DataFrame, digests: np.ndarray, lines: np.ndarray, checks: RowChecks,
-                      seen: SeenKeys) -> None:
-    """Reject later rows of a NIK seen before (in this chunk or an earlier one); ``digests`` are
-    the NIK hashes of the rows still ok, in order."""
-    ok = checks.ok.to_numpy()
-    first = np.zeros(len(frame), np.int64)
-    first[ok] = seen.add(digests[:, :8].copy().view(">u8").ravel().astype(np.uint64), lines[ok])
-    dup = first > 0
-    if not dup.any():
-        return
-    shown = pd.Series(first, index=frame.index).astype("string")
-    checks.reject(pd.Series(dup, index=frame.index), "nik", "duplicate NIK (first on line " + shown + ")",
-                  mask_nik(frame.loc[dup, "nik"]), key="duplicate NIK")
-
-
-class SeenKeys:
-    """Sorted 64-bit keys seen so far with the line of their first row (bounded: 16 bytes/key)."""
-
-    def __init__(self) -> None:
-        self.keys = np.empty(0, np.uint64)
-        self.lines = np.empty(0, np.int64)
-
-    def add(self, keys: np.ndarray, lines: np.ndarray) -> np.ndarray:
-        """Register ``keys`` (in file order); return per key the line of an earlier equal key, else 0."""
-        first = np.zeros(len(keys), np.int64)
-        if len(self.keys) and len(keys):
-            pos = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
-            hit = self.keys[pos] == keys
-            first[hit] = self.lines[pos[hit]]
-        order = np.argsort(keys, kind="stable")
-        sk = keys[order]
-        starts = np.r_[True, sk[1:] != sk[:-1]] if len(sk) else np.empty(0, bool)
-        leader = order[np.maximum.accumulate(np.where(starts, np.arange(len(sk)), 0))] if len(sk) else order
-        within = np.empty(len(keys), np.int64)
-        within[order] = np.where(starts, 0, lines[leader])
-        first = np.where(first > 0, first, within)
-        new = order[starts][first[order[starts]] == 0]   # first sightings, in key order
-        self._merge(keys[new], lines[new])
-        return first
-
-    def _merge(self, keys: np.ndarray, lines: np.ndarray) -> None:
-        """Insert sorted, unseen ``keys`` in one linear pass (no re-sort of what is stored)."""
-        at = np.searchsorted(self.keys, keys) + np.arange(len(keys))
-        merged_keys = np.empty(len(self.keys) + len(keys), np.uint64)
-        merged_lines = np.empty(len(merged_keys), np.int64)
-        old = np.ones(len(merged_keys), bool)
-        old[at] = False
-        merged_keys[at], merged_lines[at] = keys, lines
-        merged_keys[old], merged_lines[old] = self.keys, self.lines
-        self.keys, self.lines = merged_keys, merged_lines
