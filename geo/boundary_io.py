@@ -16,6 +16,7 @@ import logging
 import re
 import shutil
 import tempfile
+import warnings
 import zipfile
 from pathlib import Path, PurePosixPath
 
@@ -24,10 +25,11 @@ import numpy as np
 import pyogrio
 import pyogrio.errors
 import pyproj
+import shapely.errors
 from pyproj import CRS
 
 from geo.crs import STORAGE_CRS, STORAGE_EPSG, to_storage
-from geo.errors import CRSError, EmptyInputError, InputError
+from geo.errors import CRSError, EmptyInputError, GeometryError, InputError
 
 log = logging.getLogger(__name__)
 
@@ -163,9 +165,14 @@ def _read(file: Path, layer: str | None, source: str, notes: list[str]) -> tuple
     if file.suffix.lower() == ".gpkg":
         layer = _pick_layer(file, layer, source, notes)
     try:
-        frame = pyogrio.read_dataframe(file, layer=layer)
+        with warnings.catch_warnings():  # GDAL's warnings become our one-line errors, not stderr noise
+            warnings.simplefilter("ignore", RuntimeWarning)
+            frame = pyogrio.read_dataframe(file, layer=layer)
     except _GDAL_ERRORS as exc:
         raise InputError(f"not a readable geodata file: {str(exc).splitlines()[0][:200]}", file=source) from None
+    except shapely.errors.GEOSException as exc:  # NaN/Infinity coordinates, unclosed rings
+        raise GeometryError(f"unreadable geometry (NaN/Infinity coordinates or broken rings): "
+                            f"{str(exc).splitlines()[0][:160]}", file=source) from None
     if not isinstance(frame, gpd.GeoDataFrame):
         raise InputError("no geometry in the file (not a geodata file)", file=source)
     if len(frame) == 0:
@@ -194,6 +201,10 @@ def _pick_layer(file: Path, layer: str | None, source: str, notes: list[str]) ->
     return spatial[0]
 
 
+# lon/lat bounds of Indonesia with a margin: a reprojected layer outside them has a wrong CRS.
+INDONESIA = (94.0, -12.0, 142.0, 7.0)
+
+
 def _to_4326(frame: gpd.GeoDataFrame, source: str, notes: list[str]) -> gpd.GeoDataFrame:
     minx, miny, maxx, maxy = frame.total_bounds
     degrees = bool(np.isnan(minx) or (-180 <= minx and maxx <= 180 and -90 <= miny and maxy <= 90))
@@ -215,6 +226,12 @@ def _to_4326(frame: gpd.GeoDataFrame, source: str, notes: list[str]) -> gpd.GeoD
     if not crs.equals(STORAGE_CRS, ignore_axis_order=True):
         if np.isfinite(frame.total_bounds).all() and not np.isfinite(out.total_bounds).all():
             raise CRSError(f"{source}: coordinates ({extent}) fall outside {crs.to_string()}; wrong CRS declared?")
+        lon0, lat0, lon1, lat1 = out.total_bounds
+        if np.isfinite(out.total_bounds).all() and not (INDONESIA[0] <= lon0 and lon1 <= INDONESIA[2]
+                                                        and INDONESIA[1] <= lat0 and lat1 <= INDONESIA[3]):
+            raise CRSError(f"{source}: in the declared {crs.to_string()} the coordinates ({extent}) land at "
+                           f"lon {lon0:.2f}..{lon1:.2f}, lat {lat0:.2f}..{lat1:.2f}, outside Indonesia; "
+                           f"wrong CRS declared (degrees declared as metres?)")
         notes.append(f"reprojected from {crs.to_string()} to EPSG:4326")
         log.debug("%s: reprojected from %s", source, crs.to_string())
     return out

@@ -72,8 +72,12 @@ def _finish(store: Store, layer: str, chunks: Iterable[pd.DataFrame], report: Re
     report.rejected_file = str(rejected) if rejected.exists() else None
     report.figures["data_version"] = store.data_version()
     report.finish()
-    rejected.with_name(rejected.name.replace(".rejected.csv", ".report.json")).write_text(
-        json.dumps(report.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
+    try:
+        rejected.with_name(rejected.name.replace(".rejected.csv", ".report.json")).write_text(
+            json.dumps(report.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
+    except OSError as exc:  # the rows are committed: a report file that cannot be written is not a failed load
+        log.warning("could not write the report file: %s", exc)
+        report.note(f"report file not written ({exc.strerror or exc}); the report is kept in the store")
     store.record_run(report.to_dict())
     log.info("%s: %d rows loaded, %d rejected", report.kind, report.rows_loaded, report.rows_rejected)
     return report

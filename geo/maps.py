@@ -234,7 +234,7 @@ def localise_assets(m: folium.Map, assets: str) -> None:
 # --- page parts ---------------------------------------------------------------------------------
 
 def _new_map(title: str, base_map: BaseMap, extent: gpd.GeoDataFrame | None, zoom: int = 11) -> folium.Map:
-    fig = Figure(title=title)
+    fig = Figure(title=html.escape(title))  # folium writes the title into <title> unescaped
     fig._template = _PAGE
     fig.page_top = fig.page_bottom = ""
     m = folium.Map(location=JAKARTA, zoom_start=zoom, tiles=None, height="72vh", control_scale=True)

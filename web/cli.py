@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import signal
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -98,6 +99,11 @@ def command(group: click.Group, name: str | None = None, **kwargs) -> Callable:
     return wrap
 
 
+def _terminated(signum, frame) -> None:
+    click.echo("petatps: terminated (SIGTERM); nothing of the interrupted step was kept", err=True)
+    raise SystemExit(128 + signum)
+
+
 def _fail(message: str, kind: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps({"error": kind, "message": message}, ensure_ascii=False))
@@ -117,6 +123,8 @@ def main(ctx: click.Context, db: str | None, home: Path | None, verbose: int) ->
     """petatps: where every TPS is, which TPS serves each voter, and where coverage falls short."""
     logging.basicConfig(level=logging.WARNING - 10 * verbose, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
+    # SIGTERM unwinds like an error: open transactions roll back and half-written report files are removed.
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         settings = Settings.from_env(db_url=db, home=home)
     except PetatpsError as exc:

@@ -26,13 +26,6 @@ from tests.reliability.conftest import (
 
 # Cases the code gets wrong today (strict: the lead removes the mark with the fix).
 KNOWN_BUGS = {
-    "b_degrees_declared_utm.geojson":
-        "geo/boundary_io._to_4326 reprojects degrees declared as EPSG:32748 (x 106.8 m, y -6.2 m) to "
-        "lon 100.51, lat -0.00006 and the load succeeds: DKI kelurahan stored ~700 km from Jakarta; expected "
-        "a CRSError (coordinates implausible for the declared projected CRS / outside the code's province)",
-    "b_nan.geojson":
-        "NaN/Infinity coordinates crash the boundaries loader with an uncaught shapely GEOSException "
-        "(traceback) and pyogrio's RuntimeWarning goes to stderr; expected one InputError line",
     "tps_10mb_line.csv":
         "geo/stations.py stores a 10 MB alamat cell silently (no rejection, warning or note) and serves it "
         "in the API and tiles; expected the row rejected (or the cell refused) above a length bound",
@@ -195,10 +188,6 @@ def test_officer_download_neutralises_formulas(hostile_home, tmp_path):
     assert any(a.startswith("'=HYPERLINK(") for a in alamat)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "geo/maps.py builds folium.Figure(title=...) with the kelurahan name and folium's template writes "
-    "`<title>{{ this.title }}</title>` unescaped: maps/kelurahan/<kode>.html of a name "
-    "`</title><script>...` runs the script; html.escape the title before passing it to folium"))
 def test_exported_pages_never_carry_script_payloads(hostile_home, tmp_path):
     hostile_home.ok("export", "bundle", "--out", tmp_path / "site", "--zoom", "12-14")
     pages = {str(p): p.read_text(encoding="utf-8") for p in (tmp_path / "site").rglob("*.html")}
