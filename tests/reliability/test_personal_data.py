@@ -99,6 +99,14 @@ def pipeline(request, tmp_path_factory):
         assert result.exit_code == 0, (args, result.stderr[-1500:], result.exception)
         return result
 
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.DEBUG)
+    handler.emit = records.append
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    request.addfinalizer(lambda: (root.removeHandler(handler), root.setLevel(old_level)))
     run("generate", "--out", city, "--voters", "3000", "--seed", "5", "--kode", "317106")
     for level in ("kota", "kecamatan", "kelurahan", "rw", "rt"):
         run("-vv", "load", "boundaries", city / f"{level}.geojson", "--level", level, "--json")
@@ -115,6 +123,9 @@ def pipeline(request, tmp_path_factory):
     run("officer", "add", "camat.menteng", "--kode", "317106", "--password", PASSWORD)
     run("officer", "list", "--json")
     coverage_files(cli, out / "coverage")
+    outputs["log records of the commands"] = "\n".join(f"{r.name} {r.levelname} {r.getMessage()}"
+                                                       for r in records).encode()
+    assert len(records) > 20
     return cli, Dpt(city / "dpt.csv"), outputs, out
 
 
@@ -129,7 +140,19 @@ def test_no_personal_data_in_any_command_output_or_file(pipeline, caplog):
         leaks += dpt.leaks(str(path), _file_bytes(path), text=path.suffix not in BINARY)
     for name, data in outputs.items():
         leaks += dpt.leaks(name, data, text=True)
+    _record(f"files-{cli.backend}", files=len(files), megabytes=round(sum(p.stat().st_size for p in files) / 2**20, 1),
+            cli_outputs=len(outputs), niks_and_kk=len(dpt.ids), full_names=len(dpt.names), leaks=len(leaks))
     assert leaks == []
+
+
+def test_the_scanner_finds_what_it_looks_for(pipeline):
+    cli, dpt, _outputs, _out = pipeline
+    raw = (cli.home / "demo-city" / "dpt.csv").read_bytes()
+    found = " ".join(dpt.leaks("dpt.csv", raw[:20_000], text=True))
+    assert "a DPT NIK/KK number" in found and "a 16-digit run" in found and "the full name" in found
+    name = next(iter(dpt.names))
+    assert dpt.leaks("page", f"<td>{name.title()}</td>".encode(), text=True)    # any letter case
+    assert not dpt.leaks("page", b"kode_tps 3171061001001, voter_key 8f3a5c0e9b7d4f21a6c3e5b7d9f1a3c5", text=True)
 
 
 def test_the_store_holds_keyed_hashes_made_with_the_configured_key(pipeline):
@@ -224,7 +247,18 @@ def test_no_personal_data_in_any_response_or_log(pipeline, caplog, tmp_path):
     for where, data in bodies.items():
         binary = where.endswith((".mvt", ".gpkg"))
         leaks += dpt.leaks(where, data, text=not binary)
+    _record(f"web-{cli.backend}", requests=len(bodies), log_records=len(caplog.records),
+            routes=len(list(app.url_map.iter_rules())), leaks=len(leaks))
     assert leaks == []
+
+
+def _record(name: str, **figures) -> None:
+    """Keep the figures of a scan in test-artifacts/reliability/personal-data.json (docs/reliability.md)."""
+    path = Path(__file__).resolve().parents[2] / "test-artifacts" / "reliability" / "personal-data.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    done = json.loads(path.read_text()) if path.exists() else {}
+    done[name] = figures
+    path.write_text(json.dumps(done, indent=1, sort_keys=True))
 
 
 # --- configuration --------------------------------------------------------------------------------
