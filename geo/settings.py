@@ -19,6 +19,7 @@ from typing import Mapping
 from geo.errors import ConfigError
 
 DEV_NIK_KEY = "petatps-development-key-not-for-production"
+MIN_NIK_KEY_LENGTH = 16
 OSM_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
 
@@ -55,6 +56,10 @@ class Settings:
             raise ConfigError(f"PETATPS_ENV must be development, production or test, got {self.env!r}")
         if self.env == "production" and self.nik_key == DEV_NIK_KEY:
             raise ConfigError("PETATPS_NIK_KEY must be set to a secret in production")
+        if len(self.nik_key) < MIN_NIK_KEY_LENGTH:
+            # A short key makes the keyed NIK hash guessable (the NIK space is small).
+            raise ConfigError(f"PETATPS_NIK_KEY must be at least {MIN_NIK_KEY_LENGTH} characters "
+                              f"(got {len(self.nik_key)})")
         if self.max_per_tps < 1:
             raise ConfigError(f"max voters per TPS must be positive, got {self.max_per_tps}")
 

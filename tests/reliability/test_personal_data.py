@@ -271,10 +271,6 @@ def test_production_refuses_the_default_nik_key():
     assert Settings.from_env({"PETATPS_ENV": "production", "PETATPS_NIK_KEY": KEY}).nik_key == KEY
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "geo/settings.Settings.check only refuses the development key in production: an empty or 3-character "
-    "PETATPS_NIK_KEY is accepted (an empty key then fails at the first hash; a short one makes the keyed "
-    "hash guessable); expected a ConfigError below a minimum length (e.g. 32 characters)"))
 @pytest.mark.parametrize("key", ["", "abc"])
 def test_production_refuses_an_empty_or_short_nik_key(key):
     with pytest.raises(ConfigError, match="PETATPS_NIK_KEY"):
