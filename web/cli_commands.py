@@ -287,3 +287,13 @@ def coverage_cmd(env: Env, out: Path, kode: str | None, threshold_m: float, max_
                          max_per_tps=max_per_tps or env.settings.max_per_tps, candidates=candidates,
                          stages=stages, network=network, basemap_url=env.settings.basemap_url,
                          basemap_attribution=env.settings.basemap_attribution)
+
+
+@command(main, "purge")
+@click.option("--election", required=True, help="Identifier of the election whose voter data is deleted, "
+              "e.g. pemilu2024 (recorded in the report).")
+def purge_cmd(env: Env, election: str):
+    """Delete voter-level data (voters, assignments, DPT rejected-rows files) after an election."""
+    from geo.purge import purge_voters
+
+    return purge_voters(env.store, election=election, reports_dir=env.reports_dir)

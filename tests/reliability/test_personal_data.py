@@ -426,7 +426,6 @@ def test_purge_refuses_a_malformed_election_id(tmp_path):
     assert store.runs(1) == []
 
 
-@pytest.mark.skipif("purge" not in main.commands, reason="the `petatps purge` command is not in the CLI yet")
 def test_purge_command(purgeable):
     cli, store = purgeable
     result = cli("purge", "--election", "pemilu2024", "--json")
