@@ -15,8 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from geo.checks import RowChecks
-from geo.codes import mask_nik
-from geo.fastcodes import arrow, char_matrix
+from geo.fastcodes import arrow, char_matrix, mask_nik
 
 _MDAYS = np.array([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 

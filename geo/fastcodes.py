@@ -22,6 +22,10 @@ _WORD[[*range(48, 58), *range(65, 91), *range(97, 123), 95]] = True
 _PROVINCES = pa.array(sorted(codes.PROVINCE_CODES), pa.large_string())
 _PROVINCE_INTS = np.array(sorted(int(p) for p in codes.PROVINCE_CODES))
 _MDAYS = np.array([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+# What Python's str.strip() and \s treat as space among ASCII characters (RE2's \s knows fewer).
+_ASCII_SPACE = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
+_NIK_NOISE = r"^'|[\t\n\r\x0b\x0c\x1c-\x1f .\-]"   # geo.codes.clean_nik's ^'|[\s.\-] for ASCII text
+_HEX_PAIRS = np.array([ord(f"{b:02x}"[0]) | ord(f"{b:02x}"[1]) << 8 for b in range(256)], "<u2")
 
 
 def arrow(values: pd.Series) -> pa.Array:
@@ -85,11 +89,27 @@ def char_matrix(values: pd.Series, width: int) -> np.ndarray:
 
 
 def clean_nik(values: pd.Series) -> pd.Series:
-    """:func:`geo.codes.clean_nik`; plain 16-digit values pass through untouched."""
+    """:func:`geo.codes.clean_nik`; plain 16-digit values pass through, other ASCII ones by RE2."""
     plain = plain_digits(values, 16)
     if plain.all():
         return text_series(arrow(values), values.index)
-    return patched(values, ~plain, codes.clean_nik(values[~plain]))
+    rest = arrow(values[~plain])
+    ascii_ = pc.string_is_ascii(rest).fill_null(True).to_numpy(zero_copy_only=False)
+    cleaned = pc.replace_substring_regex(pc.utf8_trim(rest, _ASCII_SPACE), _NIK_NOISE, "")
+    cleaned = text_series(cleaned, values.index[~plain])
+    if not ascii_.all():  # Python's \s knows more spaces than RE2's: those rows go to geo.codes
+        cleaned = patched(cleaned, ~ascii_, codes.clean_nik(values[~plain][~ascii_]))
+    return patched(values, ~plain, cleaned)
+
+
+def mask_nik(nik: pd.Series) -> pd.Series:
+    """:func:`geo.codes.mask_nik`: region prefix, 8 stars, the last 2 digits (``**`` when short)."""
+    arr = arrow(clean_nik(nik))
+    tail = pc.if_else(pc.greater_equal(pc.utf8_length(arr), 16), pc.utf8_slice_codeunits(arr, -2),
+                      pa.scalar("**", pa.large_string()))
+    stars = pa.scalar("*" * 8, pa.large_string())
+    return text_series(pc.binary_join_element_wise(pc.utf8_slice_codeunits(arr, 0, 6), stars, tail,
+                                                   pa.scalar("", pa.large_string())), nik.index)
 
 
 def nik_problems(nik: pd.Series) -> pd.Series:
@@ -176,10 +196,7 @@ def hex_digests(digests: np.ndarray, valid: np.ndarray, index: pd.Index) -> pd.S
 
 def hex_matrix(digests: np.ndarray) -> np.ndarray:
     """The lower-case hex of each 16-byte digest row, as an (n, 32) uint8 array of ASCII."""
-    hexchars = np.frombuffer(b"0123456789abcdef", np.uint8)
-    text = np.empty((len(digests), 32), np.uint8)
-    text[:, 0::2], text[:, 1::2] = hexchars[digests >> 4], hexchars[digests & 15]
-    return text
+    return _HEX_PAIRS[digests].view(np.uint8).reshape(len(digests), 2 * digests.shape[1])
 
 
 def fixed_width_text(chars: np.ndarray, valid: np.ndarray) -> pa.Array:

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from geo.errors import EmptyInputError, EncodingProblem, InputError
 from geo.report import Report
@@ -358,10 +359,10 @@ def iter_table(table: Table, columns: Mapping[str, str], *, report: Report | Non
         chunks = iter_csv(table, chunksize)
     rows = blank = 0
     for frame in chunks:
-        empty = (frame[list(table.columns)] == "").all(axis=1) & frame[ISSUE].isna()
+        empty = _blank_rows(frame, table.columns)
         blank += int(empty.sum())
-        frame = frame.loc[~empty.to_numpy(), [*columns, LINE, ISSUE]].rename(columns=dict(columns))
-        frame = _single_chunk(frame, list(columns.values()))
+        frame = frame.loc[~empty, [*columns, LINE, ISSUE]] if empty.any() else frame[[*columns, LINE, ISSUE]]
+        frame = _single_chunk(frame.rename(columns=dict(columns)), list(columns.values()))
         rows += len(frame)
         if len(frame):
             yield frame.reset_index(drop=True)
@@ -369,6 +370,18 @@ def iter_table(table: Table, columns: Mapping[str, str], *, report: Report | Non
         report.note(f"skipped {blank:,} blank line(s)")
     if rows == 0:
         raise EmptyInputError("no data rows (only a header and blank lines)", file=str(table.path))
+
+
+def _blank_rows(frame: pd.DataFrame, columns: tuple[str, ...]) -> np.ndarray:
+    """Rows whose every cell is ``""`` and that have no structural issue (blank lines)."""
+    blank = np.array(frame[ISSUE].isna(), dtype=bool)
+    for col in columns:
+        text = frame[col].array
+        arr = text._pa_array if isinstance(text, pd.arrays.ArrowStringArray) else pa.array(text, pa.large_string())
+        blank &= pc.equal(arr, "").fill_null(False).to_numpy(zero_copy_only=False)
+        if not blank.any():
+            break
+    return blank
 
 
 def _single_chunk(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:

@@ -29,7 +29,6 @@ import pyarrow.compute as pc
 
 from geo import schema, sources
 from geo.checks import RowChecks, strip_text, whole_numbers, write_rejected
-from geo.codes import mask_nik
 from geo.dpt_fields import SeenKeys, birth_dates, check_duplicates
 from geo.errors import InputError
 from geo.fastcodes import (
@@ -42,6 +41,7 @@ from geo.fastcodes import (
     kelurahan_codes,
     labels,
     mask_name,
+    mask_nik,
     nik_problems,
     packed,
     patched,

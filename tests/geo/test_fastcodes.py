@@ -14,7 +14,7 @@ nik_like = st.one_of(
     st.text(DIGITS, min_size=16, max_size=16),
     st.builds(lambda p, d, m, y, s: f"{p}{d:02d}{m:02d}{y:02d}{s}", st.sampled_from(["317106", "997106", "327301"]),
               st.integers(0, 75), st.integers(0, 14), st.integers(0, 99), st.text(DIGITS, min_size=4, max_size=4)),
-    st.text(DIGITS + " .-'eE+\u00a0\u0663x", max_size=20),
+    st.text(DIGITS + " .-'eE+\u00a0\u0663x\t\x0b\x1c\x85", max_size=20),
     st.just("3.17106E+15"), st.just(""), st.just(" 3171 0617 0880 0001"), st.just("'3171061708800001"),
     st.just("３１７１０６１７０８８０００１"),   # full-width digits
 )
@@ -42,6 +42,7 @@ def test_nik_functions_equal_codes(values):
     s = _series(values)
     assert _values(fastcodes.nik_problems(s)) == _values(codes.nik_problems(s))
     assert _values(fastcodes.clean_nik(s)) == _values(codes.clean_nik(s))
+    assert _values(fastcodes.mask_nik(s)) == _values(codes.mask_nik(s))
 
 
 @settings(max_examples=40, deadline=None)

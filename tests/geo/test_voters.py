@@ -15,7 +15,7 @@ import pytest
 from geo import codes
 from geo.errors import EmptyInputError, EncodingProblem, InputError, MissingColumnError
 from geo.schema import LAYERS
-from geo.voters import SeenKeys, birth_dates, read_dpt
+from geo.voters import read_dpt
 from tests.conftest import FIXTURES, ROOT
 
 FX = FIXTURES / "dpt"
@@ -178,26 +178,6 @@ def test_a_reader_is_iterated_once_and_needs_a_key():
         list(reader)
     with pytest.raises(ValueError):
         read_dpt(FX / "dpt_kpu_bom_cp1252_semicolon.csv", key=b"")
-
-
-def test_seen_keys_find_duplicates_within_and_across_chunks():
-    seen = SeenKeys()
-    first = seen.add(np.array([5, 3, 5, 9], np.uint64), np.array([2, 3, 4, 5]))
-    assert first.tolist() == [0, 0, 2, 0]
-    first = seen.add(np.array([9, 1, 1, 3], np.uint64), np.array([6, 7, 8, 9]))
-    assert first.tolist() == [5, 0, 7, 3]
-    assert seen.keys.tolist() == [1, 3, 5, 9] and seen.lines.tolist() == [7, 3, 2, 5]
-
-
-@pytest.mark.parametrize("text, year", [
-    ("17-08-1980", 1980), ("17/08/1980", 1980), ("17.08.1980", 1980), ("1980-08-17", 1980), ("1-8-1980", 1980),
-    (" 17-08-1980 ", 1980), ("29-02-2000", 2000), ("29-02-1900", None), ("31-04-1990", None), ("17-08-2999", None),
-    ("1899-12-31", None), ("1980/08/17", None), ("8/17/1980", None), ("", None), ("17 Agustus 1980", None),
-])
-def test_birth_dates(text, year):
-    years, ddmmyy = birth_dates(pd.Series([text], dtype=str))
-    assert (None if pd.isna(years.iloc[0]) else years.iloc[0]) == year
-    assert pd.isna(ddmmyy.iloc[0]) == (year is None)
 
 
 # --- a generated DPT: duplicates far apart, across chunks; speed -------------------------------------

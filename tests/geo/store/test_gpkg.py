@@ -186,6 +186,19 @@ def test_rtree_follows_loads_updates_and_purge(store):
     assert _sql(store, "SELECT min_x FROM gpkg_contents WHERE table_name='tps'") == [(None,)]
 
 
+@pytest.mark.parametrize("per_statement", [1, 3, 500])
+def test_rows_are_inserted_in_order_many_per_statement(store, monkeypatch, per_statement):
+    monkeypatch.setattr(gpkg, "ROWS_PER_INSERT", per_statement)
+    tps = _tps(10)
+    store.load("tps", [tps.iloc[:7], tps.iloc[7:]])          # full statements, then a shorter one
+    assert_geodataframe_equal(store.read("tps"), tps)
+    assert [r[0] for r in _sql(store, "SELECT kode_tps FROM tps ORDER BY fid")] == tps.kode_tps.tolist()
+    _rtree_matches_table(store, "tps")
+    voters = _voters("3171011001", 1001)
+    store.load("voters", [voters])
+    assert_frame_equal(store.read("voters"), voters)
+
+
 def test_rows_written_by_gdal_are_read_and_indexed(store):
     """QGIS/GDAL editing the file: GDAL's own R-tree triggers fire, our reads and loads carry on."""
     store.load("tps", [_tps(2)])
