@@ -31,8 +31,9 @@ log = logging.getLogger(__name__)
 
 DIGEST_BYTES = 16   # digests are truncated to 128 bits (32 hex characters)
 _HEADER = struct.Struct("<Q")
-_HELPER = ("import sys; sys.path.insert(0, sys.argv[1]); sys.argv[1:] = []; "
-           "import geo.keyhash as k; k.serve()")
+# Ctrl-C reaches the whole process group: the helper leaves it to the loader, which closes its pipe.
+_HELPER = ("import signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); sys.path.insert(0, sys.argv[1]); "
+           "sys.argv[1:] = []; import geo.keyhash as k; k.serve()")
 
 
 def hmac_digests(key: bytes, blob: bytes, ends: bytes) -> bytes:

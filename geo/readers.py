@@ -4,7 +4,8 @@ Every cell is read as text (``dtype=str``, ``keep_default_na=False``): nothing b
 float, so a NIK stays a 16-character string and an Excel-mangled ``3.17101E+15`` stays visible to
 the validators. :func:`open_table` checks what the file really is (magic bytes), its encoding,
 delimiter and header, and notes each finding in the Report; :func:`iter_table` then streams the
-rows in bounded chunks (pandas C parser), each row carrying the 1-based physical ``line`` where it
+rows in bounded chunks (:mod:`geo.readers_csv`: pyarrow, or pandas for legacy encodings and quoted
+line breaks; openpyxl for workbooks), each row carrying the 1-based physical ``line`` where it
 starts (header = line 1, or the header's line when blank/``sep=`` lines precede it) and an
 ``issue`` (``<NA>``, or why the row is structurally broken; such rows are for the loader to reject).
 
