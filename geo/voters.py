@@ -4,7 +4,9 @@ Pure: reads a CSV/XLSX file and yields conforming ``voters`` chunks; never touch
 Personal data never leaves this module: a kept row carries only keyed hashes of NIK and KK
 number (:func:`geo.codes.keyed_hash`), a masked name, sex, birth year and address; a rejected row
 is written to the officer's rejected-rows file with NIK/NKK masked (:func:`geo.codes.mask_nik`)
-and the name masked, plus its file line and reason. Nothing raw is logged.
+and the name masked, plus its file line and reason. Nothing raw is logged. The one place raw
+NIK/KK numbers go is the hashing helper of big files (:mod:`geo.keyhash`): a child process fed
+through an anonymous pipe, which keeps them in memory only and sends back their keyed hashes.
 
 Throughput: chunks are prepared in a background thread (:mod:`geo.prefetch`) while the caller
 stores the previous one, and within it the NIK/KK hashing of chunk N runs in a helper process
