@@ -29,7 +29,7 @@ from geo.errors import InputError
 from geo.readers import ISSUE, LINE, Table
 
 _BAD_LINE = re.compile(r"Skipping line (\d+): expected (\d+) fields, saw (\d+)")
-_ARROW_BLOCK = 1 << 22  # bytes pyarrow parses at a time (grown to hold the longest line)
+_ARROW_BLOCK = 1 << 20  # bytes pyarrow parses at a time (grown to hold the longest line)
 _ARROW_ENCODINGS = frozenset({"utf-8", "utf-8-sig"})
 
 
