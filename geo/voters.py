@@ -239,11 +239,16 @@ def validate_chunk(raw: pd.DataFrame, checks: RowChecks, known_kelurahan: np.nda
     for col, problem in (("nik", nik_problems(raw["nik"])), ("nkk", _nkk_problems(nkk))):
         bad = problem.notna()
         checks.reject(bad, col, problem, mask_nik(raw.loc[bad.to_numpy(), col]))
+    # geo.codes accepts any Unicode digit ("３" too); stored keys are hashes of ASCII digits only.
+    wide = ~plain_digits(nik, 16) & checks.ok.to_numpy()
+    checks.reject(wide, "nik", "NIK is not 16 digits", mask_nik(raw.loc[wide, "nik"]))
     nama = strip_text(raw["nama"])
     checks.reject(nama.isna(), "nama", "missing nama")
     kode_kel, problem = kelurahan_codes(raw["kode_kel"])
     bad = problem.notna().to_numpy()
     checks.reject(bad, "kode_kel", "bad kode_kel: " + problem[bad], raw["kode_kel"], key="bad kode_kel")
+    checks.reject(~plain_digits(kode_kel, 10), "kode_kel", "bad kode_kel: not a Kemendagri kelurahan code "
+                  "(expected 10 digits, dotted or plain)", raw["kode_kel"], key="bad kode_kel")
     if known_kelurahan is not None:
         checks.reject(~_isin(kode_kel, known_kelurahan), "kode_kel", "kode_kel is not a known kelurahan", kode_kel)
     frame = pd.DataFrame({"nik": nik, "nkk": nkk, "nama": nama, "kode_kel": kode_kel}, index=raw.index)

@@ -271,3 +271,17 @@ def test_without_a_sex_column_sex_comes_from_the_nik_with_one_note(tmp_path):
     assert frame["jenis_kelamin"].tolist() == ["L", "P"]
     assert "no jenis_kelamin column: sex taken from the NIK (day + 40 for women)" in report.notes
     assert not report.warning_counts and frame["alamat"].isna().all()
+
+
+def test_digits_other_than_ascii_are_rejected_not_hashed(tmp_path):
+    # Python's \d takes "３" (full-width) as a digit; a NIK or code written so is not the voter's key.
+    path = tmp_path / "dpt.csv"
+    path.write_text("nik,nkk,nama,jenis_kelamin,tanggal_lahir,alamat,rt,rw,kode_kel,tps\n"
+                    "3171061708800001,3171060101080001,BUDI,L,17-08-1980,JL,1,2,3171061001,1\n"
+                    "317106170880０００２,3171060101080001,SITI,P,17-08-1980,JL,1,2,3171061001,1\n"
+                    "3171061708800003,3171060101080001,ANI,P,17-08-1980,JL,1,2,31710610０1,1\n", encoding="utf-8")
+    frame, report = _load(path)
+    assert len(frame) == 1
+    assert [(p.line, p.field, p.reason) for p in report.rejections] == [
+        (3, "nik", "NIK is not 16 digits"),
+        (4, "kode_kel", "bad kode_kel: not a Kemendagri kelurahan code (expected 10 digits, dotted or plain)")]
