@@ -20,7 +20,7 @@ import orjson
 import pandas as pd
 import shapely
 
-from geo import geojson, maps
+from geo import geojson, map_page, maps
 from geo.coverage_gaps import REASONS
 from geo.coverage_report import SMALL
 
@@ -39,14 +39,14 @@ def coverage_page(result, tables: dict[str, pd.DataFrame], *, data_version: str,
     area = f"wilayah {result.kode}" if result.kode else "semua wilayah / all areas"
     title = f"Cakupan TPS / TPS coverage – {area}"
     kel = tables["kelurahan"]
-    m = maps._new_map(title, base_map or maps.OSM, kel if len(kel) else None, zoom=16)
+    m = map_page.new_map(title, base_map or map_page.OSM, kel if len(kel) else None, zoom=16)
     m.options["prefer_canvas"] = True
-    m.add_child(maps._Script(_map_js(result, tables)))
-    maps._finish(m, "vendor/")
+    m.add_child(map_page.Script(_map_js(result, tables)))
+    map_page.finish(m, "vendor/")
     fig = m.get_root()
     fig.page_top = _top(title, result, tables)
     fig.page_bottom = _bottom(result, tables, data_version, max_rows)
-    return inline_assets(maps.render_html(m))
+    return inline_assets(map_page.render_html(m))
 
 
 # --- the map --------------------------------------------------------------------------------------
@@ -83,8 +83,8 @@ def _map_js(result, tables) -> str:
 
 
 def _style_js() -> str:
-    colours, load = maps.script_json(list(CLASS_COLOURS)), maps.script_json(list(maps.PALETTE))
-    return f"""var C = {colours}, LC = {load}, NA = {maps.script_json(maps.NO_TPS_COLOUR)};
+    colours, load = map_page.script_json(list(CLASS_COLOURS)), map_page.script_json(list(maps.PALETTE))
+    return f"""var C = {colours}, LC = {load}, NA = {map_page.script_json(maps.NO_TPS_COLOUR)};
 function shareClass(s, few) {{ if (few) return 1; if (s === null) return -1; if (s === 0) return 0;
  return s <= 0.1 ? 2 : s <= 0.25 ? 3 : s <= 0.5 ? 4 : 5; }}
 function shareLayer(W, k) {{ return L.geoJSON(W, {{renderer: R, style: function(f) {{
@@ -109,7 +109,7 @@ def _features(frame: pd.DataFrame, props: list[dict]) -> str:
     geoms = shapely.simplify(frame.geometry.to_numpy(), 0.00002, preserve_topology=True)
     blobs = [b'{"type":"Feature","properties":' + orjson.dumps(p) + b',"geometry":' + g + b"}"
              for p, g in zip(props, geojson.geometry_json(geoms, decimals=5)) if g != b"null"]
-    return maps._js_bytes(b"[" + b",".join(blobs) + b"]")
+    return map_page.js_bytes(b"[" + b",".join(blobs) + b"]")
 
 
 def _rw_props(rw: pd.DataFrame) -> list[dict]:
@@ -159,7 +159,7 @@ def _tps_points(tps: pd.DataFrame, *, with_voters: bool) -> str:
         popup = (f"<b>{_e(text)}</b><br>Pemilih DPT / DPT voters: {_e(r['voters_dpt'])}<br>Kapasitas / cap use: "
                  f"{_pct(r['cap_use'])}<br>Lokasi / location: {_e(r['location_source'])}<br>{_e(r['flags'])}")
         rows.append([round(p.y, 6), round(p.x, 6), radius, colour, text, popup])
-    return maps.script_json(rows)
+    return map_page.script_json(rows)
 
 
 def _site_points(sites: pd.DataFrame) -> str:
@@ -170,7 +170,7 @@ def _site_points(sites: pd.DataFrame) -> str:
                  f"voters newly covered: {_e(r['voters_newly_covered'])}<br>Dilayani / served: "
                  f"{_e(r['voters_served'])}<br>{_e(r['method'])}")
         rows.append([r["lat"], r["lon"], 7, "#1a9850", text, popup])
-    return maps.script_json(rows)
+    return map_page.script_json(rows)
 
 
 def _legend(shares: bool) -> str:
@@ -182,7 +182,7 @@ def _legend(shares: bool) -> str:
         head = "<b>Pemilih ÷ kapasitas TPS / Voters ÷ TPS capacity</b>"
     items.append(f'<i style="background:{maps.NO_TPS_COLOUR}"></i>tidak diketahui / unknown')
     items += [f'<i style="border:2px dashed {c}"></i>celah {LABELS[s]}' for s, c in SEVERITY_COLOURS.items()]
-    return maps.script_json(head + "<br>" + "<br>".join(items))
+    return map_page.script_json(head + "<br>" + "<br>".join(items))
 
 
 # --- the text around the map ----------------------------------------------------------------------

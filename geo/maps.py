@@ -1,9 +1,8 @@
 """Folium map builders: GeoDataFrames in, ``folium.Map`` out; :func:`render_html` gives the page.
 
 Pages load JavaScript and CSS only from the vendored copies (``web/static/vendor``, reached through
-the relative ``assets`` prefix); folium's CDN defaults (Leaflet, jQuery, Bootstrap, Font Awesome,
-awesome-markers) are replaced or removed, and an unknown asset raises instead of reaching a CDN.
-The only remote URLs are the base-map tiles and their attribution links (:class:`BaseMap`).
+the relative ``assets`` prefix, see :mod:`geo.map_page`); the only remote URLs are the base-map tiles
+and their attribution links (:class:`BaseMap`).
 
 Pages are in Bahasa Indonesia first, English after (``lang="en"``); markers carry ``title``/``alt``;
 a table below the map repeats its content. A pin whose location is not a surveyed coordinate gets a
@@ -19,9 +18,7 @@ the single TPS in view; only what is in view is drawn, so the page is ready in w
 
 from __future__ import annotations
 
-import dataclasses
 import html
-import re
 from typing import ClassVar
 
 import folium
@@ -30,37 +27,19 @@ import numpy as np
 import orjson
 import pandas as pd
 import shapely
-from branca.element import Element, Figure
-from folium.elements import JSCSSMixin, MacroElement
-from folium.template import Template
+from folium.elements import JSCSSMixin
 
 from geo import geojson, tiles
 from geo.crs import STORAGE_EPSG
 from geo.errors import CRSError, NotFoundError
+from geo.map_page import (ASSETS, JAKARTA, OSM, BaseMap, Script, finish, js_bytes, localise_assets, new_map,
+                          render_html, script_json)
 from geo.schema import DEFAULT_JAM_BUKA, DEFAULT_JAM_TUTUP, DEFAULT_KPPS
 
+# Re-exported: callers build and render pages through this module.
+__all__ = ["BaseMap", "OSM", "ASSETS", "JAKARTA", "render_html", "localise_assets", "script_json",
+           "overview_map", "kelurahan_map", "tps_map", "PALETTE", "NO_TPS_COLOUR", "LOCATION_LABELS"]
 
-@dataclasses.dataclass(frozen=True)
-class BaseMap:
-    """The raster base map: tile URL template, attribution (HTML) and its highest zoom."""
-
-    url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
-    attribution: str = ('&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> '
-                        'contributors')
-    max_zoom: int = 19
-
-
-OSM = BaseMap()
-# folium asset name -> vendored file (relative to the assets prefix)
-ASSETS = {
-    "leaflet": "leaflet/leaflet.js",
-    "leaflet_css": "leaflet/leaflet.css",
-    "markerclusterjs": "leaflet.markercluster/leaflet.markercluster.js",
-    "markerclustercss": "leaflet.markercluster/MarkerCluster.css",
-    "markerclusterdefaultcss": "leaflet.markercluster/MarkerCluster.Default.css",
-}
-UNUSED_ASSETS = frozenset({"jquery", "bootstrap", "awesome_markers", "bootstrap_css", "glyphicons_css",
-                           "awesome_markers_font_css", "awesome_markers_css", "awesome_rotate_css"})
 LOCATION_LABELS = {
     "coordinates": ("titik koordinat", "surveyed coordinates"),
     "address_rt": ("perkiraan dari alamat RT", "estimated from the RT address"),
@@ -70,55 +49,11 @@ LOCATION_LABELS = {
 }
 PALETTE = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")  # ColorBrewer YlOrRd, 5 classes
 NO_TPS_COLOUR = "#d9d9d9"
-JAKARTA = (-6.2, 106.83)
 OVERVIEW_MIN_ZOOM = 8      # TPS groups are precomputed for zooms 8 .. OVERVIEW_SINGLE_ZOOM - 1
 OVERVIEW_SINGLE_ZOOM = 15  # from this zoom the overview draws single TPS (those in view)
-_STABLE_ID = re.compile(r"p\d{4,}")
-
-_PAGE = Template("""<!DOCTYPE html>
-<html lang="id">
-<head>
-<meta charset="utf-8">
-<title>{{ this.title }}</title>
-{{ this.header.render(**kwargs) }}
-<style>
-body{font-family:system-ui,sans-serif;line-height:1.4}
-.ptps-head,.ptps-body{padding:.5rem 1rem}.ptps-head h1{font-size:1.3rem;margin:.2rem 0}
-.ptps-body table{border-collapse:collapse;font-size:.9rem}
-.ptps-body th,.ptps-body td{border:1px solid #bbb;padding:.2rem .4rem;text-align:left;vertical-align:top}
-.ptps-legend{background:#fff;padding:.4rem;font-size:.8rem;line-height:1.5}
-.ptps-legend i{display:inline-block;width:1rem;height:.8rem;margin-right:.3rem;border:1px solid #999}
-</style>
-</head>
-<body>
-{{ this.page_top }}
-{{ this.html.render(**kwargs) }}
-{{ this.page_bottom }}
-</body>
-<script>
-{{ this.script.render(**kwargs) }}
-</script>
-</html>
-""")
-
-# ``{map}`` in the code is the map's variable, resolved at render time (ids are renumbered late).
-_SCRIPT = """{% macro script(this, kwargs) %}
-{{ this.code | replace("{map}", this._parent.get_name()) }}
-{% endmacro %}"""
 
 
-class _Script(MacroElement):
-    """A block of page JavaScript (data embedded as escaped JSON)."""
-
-    _template = Template(_SCRIPT)
-
-    def __init__(self, code: str):
-        super().__init__()
-        self._name = "PetaTps"
-        self.code = code
-
-
-class _ClusterScript(JSCSSMixin, _Script):
+class _ClusterScript(JSCSSMixin, Script):
     """Page JavaScript drawing TPS groups in the look of Leaflet.markercluster (its vendored CSS)."""
 
     default_js: ClassVar[list] = []
@@ -150,14 +85,14 @@ def overview_map(kelurahan: gpd.GeoDataFrame, tps: gpd.GeoDataFrame, *, base_map
     """
     _check_crs(kelurahan=kelurahan, tps=tps)
     kel = geojson.kelurahan_stats(kelurahan, tps).sort_values("kode", kind="mergesort")
-    m = _new_map(title, base_map, kel)
+    m = new_map(title, base_map, kel)
     link = kelurahan_pages or ""
-    m.add_child(_Script(_choropleth_js(kel, link)))
+    m.add_child(Script(_choropleth_js(kel, link)))
     m.add_child(_ClusterScript(_cluster_js(kel, tps, link)))
     fig = m.get_root()
     fig.page_top = _heading(title, f"{len(tps):,} TPS di / in {len(kel):,} kelurahan")
     fig.page_bottom = _section("Daftar kelurahan", "List of kelurahan", _kelurahan_table(kel, link), data_version)
-    return _finish(m, assets)
+    return finish(m, assets)
 
 
 def kelurahan_map(kode: str, kelurahan: gpd.GeoDataFrame, tps: gpd.GeoDataFrame, *,
@@ -174,17 +109,17 @@ def kelurahan_map(kode: str, kelurahan: gpd.GeoDataFrame, tps: gpd.GeoDataFrame,
         raise NotFoundError(f"kelurahan {kode!r} is not in the kelurahan layer ({len(kelurahan)} rows)")
     name = str(area["nama"].iloc[0])
     mine = tps[tps["kode_kel"] == kode].sort_values("kode_tps", kind="mergesort")
-    m = _new_map(f"TPS Kelurahan {name}", base_map, area, zoom=17)
+    m = new_map(f"TPS Kelurahan {name}", base_map, area, zoom=17)
     for frame, style in ((rt, "rt"), (rw, "rw"), (area, "kelurahan")):
         part = frame if frame is None or style == "kelurahan" else frame[frame["kode_kel"] == kode]
         if part is not None and len(part):
-            m.add_child(_Script(_outline_js(part, style)))
-    m.add_child(_Script(_markers_js(mine)))
+            m.add_child(Script(_outline_js(part, style)))
+    m.add_child(Script(_markers_js(mine)))
     fig = m.get_root()
     fig.page_top = _heading(f"Kelurahan {name} ({kode})",
                             f"{len(mine)} TPS · <a href=\"../overview.html\">Peta kota / City map</a>")
     fig.page_bottom = _section("Daftar TPS", "List of polling stations", _tps_table(mine), data_version)
-    return _finish(m, assets)
+    return finish(m, assets)
 
 
 def tps_map(kode_tps: str, tps: gpd.GeoDataFrame, *, kelurahan: gpd.GeoDataFrame | None = None,
@@ -196,64 +131,17 @@ def tps_map(kode_tps: str, tps: gpd.GeoDataFrame, *, kelurahan: gpd.GeoDataFrame
         raise NotFoundError(f"TPS {kode_tps!r} is not in the TPS layer ({len(tps)} rows)")
     kel = kelurahan[kelurahan["kode"] == row["kode_kel"].iloc[0]] if kelurahan is not None else None
     located = row[~(row.geometry.isna() | row.geometry.is_empty)]
-    m = _new_map(f"TPS {kode_tps}", base_map, located if len(located) else kel, zoom=17)
+    m = new_map(f"TPS {kode_tps}", base_map, located if len(located) else kel, zoom=17)
     if kel is not None and len(kel):
-        m.add_child(_Script(_outline_js(kel, "kelurahan")))
-    m.add_child(_Script(_markers_js(row, open_popup=True)))
+        m.add_child(Script(_outline_js(kel, "kelurahan")))
+    m.add_child(Script(_markers_js(row, open_popup=True)))
     fig = m.get_root()
     fig.page_top = _heading(f"TPS {int(row['no_tps'].iloc[0]):03d} ({kode_tps})", "")
     fig.page_bottom = _section("Rincian TPS", "Polling station details", _tps_table(row), data_version)
-    return _finish(m, assets)
-
-
-def render_html(m: folium.Map) -> str:
-    """The whole page of a map built here, as text (deterministic for the same data)."""
-    fig = m.get_root()
-    _stabilise_ids(fig)
-    # Rendering fills the figure's header/html/script; restore them so a second render is equal.
-    saved = {part: getattr(fig, part)._children.copy() for part in ("header", "html", "script")}
-    try:
-        return fig.render()
-    finally:
-        for part, children in saved.items():
-            getattr(fig, part)._children = children
-
-
-def localise_assets(m: folium.Map, assets: str) -> None:
-    """Point every JS/CSS link of the map at the vendored files under ``assets``.
-
-    folium's unused defaults (jQuery, Bootstrap, ...) are dropped; an asset with no vendored
-    copy raises ``ValueError`` rather than reaching for a CDN.
-    """
-    for el in _walk(m.get_root()):
-        if isinstance(el, JSCSSMixin):
-            el.default_js = _local(type(el).default_js, assets)
-            el.default_css = _local(type(el).default_css, assets)
+    return finish(m, assets)
 
 
 # --- page parts ---------------------------------------------------------------------------------
-
-def _new_map(title: str, base_map: BaseMap, extent: gpd.GeoDataFrame | None, zoom: int = 11) -> folium.Map:
-    fig = Figure(title=html.escape(title))  # folium writes the title into <title> unescaped
-    fig._template = _PAGE
-    fig.page_top = fig.page_bottom = ""
-    m = folium.Map(location=JAKARTA, zoom_start=zoom, tiles=None, height="72vh", control_scale=True)
-    fig.add_child(m)
-    folium.TileLayer(tiles=base_map.url, attr=base_map.attribution, max_zoom=base_map.max_zoom,
-                     name="Peta dasar / Base map").add_to(m)
-    if extent is not None and len(extent) and not extent.geometry.is_empty.all():
-        w, s, e, n = (round(float(v), 6) for v in extent.total_bounds)
-        if (w, s) == (e, n):
-            m.location = [s, w]
-        else:
-            m.fit_bounds([[s, w], [n, e]], max_zoom=zoom)
-    return m
-
-
-def _finish(m: folium.Map, assets: str) -> folium.Map:
-    localise_assets(m, assets)
-    _stabilise_ids(m.get_root())
-    return m
 
 
 def _choropleth_js(kel: gpd.GeoDataFrame, link: str) -> str:
@@ -266,7 +154,7 @@ def _choropleth_js(kel: gpd.GeoDataFrame, link: str) -> str:
     data = b"[" + b",".join(b'{"type":"Feature","properties":' + orjson.dumps(p) + b',"geometry":' + g + b"}"
                             for p, g in zip(props, geojson.geometry_json(geoms, decimals=5))) + b"]"
     legend = _legend(breaks)
-    return f"""var {{map}}_kel = L.geoJSON({_js_bytes(data)}, {{
+    return f"""var {{map}}_kel = L.geoJSON({js_bytes(data)}, {{
  style: function(f) {{ return {{color: "#555", weight: 1, fillColor: f.properties.f, fillOpacity: 0.55}}; }},
  onEachFeature: function(f, l) {{ var p = f.properties, a = {script_json(link)};
   l.bindTooltip(p.n);
@@ -300,7 +188,7 @@ def _cluster_js(kel: gpd.GeoDataFrame, tps: gpd.GeoDataFrame, link: str) -> str:
     labels = [" / ".join(LOCATION_LABELS[s]) for s in sources]
     numpy = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
     return f"""(function() {{
- var d = {_js_bytes(orjson.dumps(rows.ravel(), option=numpy))}, A = {_js_bytes(orjson.dumps(groups, option=numpy))};
+ var d = {js_bytes(orjson.dumps(rows.ravel(), option=numpy))}, A = {js_bytes(orjson.dumps(groups, option=numpy))};
  var K = {script_json(names)}, S = {script_json(labels)}, a = {script_json(link)}, Z = {OVERVIEW_SINGLE_ZOOM};
  var m = {{map}}, layer = L.layerGroup().addTo(m);
  function pad(n) {{ return ("00" + n).slice(-3); }}
@@ -348,7 +236,7 @@ def _outline_js(frame: gpd.GeoDataFrame, style: str) -> str:
     labels = [html.escape(str(n)) for n in frame["nama"].fillna(frame["kode"])]
     data = b"[" + b",".join(b'{"type":"Feature","properties":' + orjson.dumps({"n": n}) + b',"geometry":' + g + b"}"
                             for n, g in zip(labels, geojson.geometry_json(frame.geometry, decimals=6))) + b"]"
-    return (f"L.geoJSON({_js_bytes(data)}, {{style: {styles[style]}, interactive: true, onEachFeature: "
+    return (f"L.geoJSON({js_bytes(data)}, {{style: {styles[style]}, interactive: true, onEachFeature: "
             f"function(f, l) {{ l.bindTooltip(f.properties.n, {{sticky: true}}); }}}}).addTo({{map}});")
 
 
@@ -465,46 +353,6 @@ def _check_crs(**frames: gpd.GeoDataFrame | None) -> None:
             raise CRSError(f"{name}: maps take EPSG:{STORAGE_EPSG} lon/lat, got {frame.crs}; "
                            f"reproject with to_crs({STORAGE_EPSG}) first")
 
-
-def _local(links: list[tuple[str, str]], assets: str) -> list[tuple[str, str]]:
-    out = []
-    for name, url in links:
-        if name in UNUSED_ASSETS:
-            continue
-        if name not in ASSETS:
-            raise ValueError(f"map asset {name!r} ({url}) has no vendored copy; add it to "
-                             f"web/static/vendor and geo.maps.ASSETS instead of loading it from a CDN")
-        out.append((name, assets + ASSETS[name]))
-    return out
-
-
-def _walk(el: Element):
-    # The element tree only: figure.header/html/script hold render output, rebuilt on each render.
-    yield el
-    for child in list(el._children.values()):
-        yield from _walk(child)
-
-
-def _stabilise_ids(root: Element) -> None:
-    # folium ids are random hex: number them in tree order so equal maps render equal bytes.
-    # Numbered elements keep their id, so elements folium adds while rendering shift nothing.
-    elements = list(_walk(root))
-    taken = [int(el._id[1:]) for el in elements if _STABLE_ID.fullmatch(el._id)]
-    n = max(taken, default=-1) + 1
-    for el in elements:
-        if not _STABLE_ID.fullmatch(el._id):
-            el._id, n = f"p{n:04d}", n + 1
-
-
-def script_json(obj) -> str:
-    """JSON text safe inside a <script> element (``<``, ``>``, ``&`` escaped)."""
-    return _js_bytes(orjson.dumps(obj))
-
-
-def _js_bytes(data: bytes) -> str:
-    # JSON inside <script>: escape what could close the element or start a comment.
-    return (data.decode().replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
 def _has(v) -> bool:
