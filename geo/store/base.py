@@ -18,6 +18,9 @@ Semantics every backend must honour (``tests/geo/store/test_contract.py`` checks
 - ``counts()`` returns {layer: row count} for every layer.
 - ``data_version()`` returns a string that changes whenever any load/update commits.
 - ``record_run(report_dict)`` / ``runs(limit)`` keep the import/analysis reports, newest first.
+- ``redact_runs(kind)`` strips the row-level lists (``rejections``, ``warnings``, ``rejected_file``)
+  from every recorded run of that kind, as :func:`redacted_report` does; the runs, their counts and
+  notes stay. Atomic; redacting again changes nothing.
 - ``purge(layer)`` deletes all rows of a layer (e.g. voter-level data after an election).
 """
 
@@ -27,6 +30,28 @@ import abc
 from typing import Any, Iterable, Iterator
 
 import pandas as pd
+
+ROW_LEVEL_KEYS = ("rejections", "warnings", "rejected_file")
+REDACTED_NOTE = "row-level rejections and warnings removed by petatps purge"
+
+
+def redacted_report(report: dict[str, Any]) -> dict[str, Any] | None:
+    """``report`` (a ``Report.to_dict()``) without its row-level lists, or None when it holds none.
+
+    The rejection and warning lists name file lines, fields and values (birth dates, addresses,
+    masked NIKs); the per-reason counts (``rejected_by_reason``, ``warnings_by_reason``) and the
+    row counts are aggregates and stay.
+
+    Examples
+    --------
+    >>> doc = redacted_report({"kind": "load dpt", "rejections": [{"line": 3}], "warnings": []})
+    >>> doc["rejections"], doc["rejected_file"], doc["notes"]
+    ([], None, ['row-level rejections and warnings removed by petatps purge'])
+    """
+    if not any(report.get(key) for key in ROW_LEVEL_KEYS):
+        return None
+    return {**report, "rejections": [], "warnings": [], "notes": [*(report.get("notes") or []), REDACTED_NOTE],
+            "rejected_file": None}
 
 
 class Store(abc.ABC):
@@ -61,6 +86,10 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def runs(self, limit: int = 10) -> list[dict[str, Any]]: ...
+
+    @abc.abstractmethod
+    def redact_runs(self, kind: str) -> int:
+        """Strip the row-level lists of every recorded run of ``kind``; return how many runs changed."""
 
     @abc.abstractmethod
     def purge(self, layer: str) -> int: ...

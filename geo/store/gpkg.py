@@ -35,7 +35,7 @@ import shapely
 from geo.errors import CodeError, NotFoundError, StoreError
 from geo.schema import LAYERS, Layer, conform, empty
 from geo.store import gpkg_binary, gpkg_rows, gpkg_schema
-from geo.store.base import Store
+from geo.store.base import Store, redacted_report
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +168,13 @@ class GpkgStore(Store):
             conn.execute("INSERT INTO runs (kind, source, finished, report) VALUES (?, ?, ?, ?)",
                          (_text(report.get("kind")), _text(report.get("source")),
                           _text(report.get("finished")), text))
+
+    def redact_runs(self, kind: str) -> int:
+        with self._transaction(f"redact {kind} runs") as conn:
+            rows = conn.execute("SELECT id, report FROM runs WHERE kind = ? ORDER BY id", (_text(kind),)).fetchall()
+            docs = [(json.dumps(d, ensure_ascii=False), i) for i, r in rows if (d := redacted_report(json.loads(r)))]
+            conn.executemany("UPDATE runs SET report = ? WHERE id = ?", docs)
+        return len(docs)
 
     # -- reading ---------------------------------------------------------------------------
     def read(self, layer: str, kode: str | None = None) -> pd.DataFrame:

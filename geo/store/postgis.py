@@ -42,7 +42,7 @@ from geo.crs import STORAGE_EPSG
 from geo.errors import ConfigError, InputError, NotFoundError, StoreError
 from geo.schema import LAYERS, Layer, conform
 from geo.store import postgis_rows as pgrows
-from geo.store.base import Store
+from geo.store.base import Store, redacted_report
 from geo.store.postgis_rows import csv_bytes as _csv
 from geo.tiles import MAX_LAT, TileOptions, TileSelection
 
@@ -266,6 +266,17 @@ class PostgisStore(Store):
                   "finished": pgrows.timestamp(report.get("finished")), "report": report}
         with self._transaction("record run") as conn:
             conn.execute(sa.insert(self._runs).values(values))
+
+    def redact_runs(self, kind: str) -> int:
+        """Strip the row-level lists of the recorded runs of ``kind`` (see :func:`redacted_report`)."""
+        runs = self._runs
+        select = sa.select(runs.c.id, runs.c.report).where(runs.c.kind == kind).order_by(runs.c.id).with_for_update()
+        update = sa.update(runs).where(runs.c.id == sa.bindparam("run_id")).values(report=sa.bindparam("doc"))
+        with self._transaction(f"redact {kind} runs") as conn:
+            docs = [{"run_id": i, "doc": d} for i, r in conn.execute(select).all() if (d := redacted_report(r))]
+            if docs:
+                conn.execute(update, docs)
+        return len(docs)
 
     # -- reads -------------------------------------------------------------------------------
     def read(self, layer: str, kode: str | None = None) -> pd.DataFrame:

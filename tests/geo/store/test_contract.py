@@ -182,6 +182,25 @@ def test_runs_newest_first(store):
     assert len(store.runs(limit=1)) == 1
 
 
+def test_redact_runs_strips_row_level_lists_of_that_kind_only(store):
+    rejection = {"file": "dpt.csv", "line": 7, "field": "tanggal_lahir", "value": "1980-02-30", "reason": "bad date"}
+    dpt = {"kind": "load dpt", "source": "dpt.csv", "finished": "2026-01-02T00:00:00+00:00", "rows_read": 9,
+           "rows_rejected": 1, "rejected_by_reason": {"bad date": 1}, "rejections": [rejection],
+           "warnings": [dict(rejection, line=8)], "notes": ["chunked"], "rejected_file": "/r/x.rejected.csv"}
+    tps = dict(dpt, kind="load tps", source="tps.csv")
+    store.record_run(tps)
+    store.record_run(dpt)
+    store.record_run(dict(dpt, rejections=[], warnings=[], rejected_file=None))   # nothing to strip
+    assert store.redact_runs("load dpt") == 1
+    kept, redacted, other = store.runs(limit=10)
+    assert redacted == dict(dpt, rejections=[], warnings=[], rejected_file=None,
+                            notes=["chunked", "row-level rejections and warnings removed by petatps purge"])
+    assert kept == dict(dpt, rejections=[], warnings=[], rejected_file=None)
+    assert other == tps
+    assert store.redact_runs("load dpt") == 0
+    assert store.runs(limit=10) == [kept, redacted, other]
+
+
 def test_purge_removes_all_rows(store):
     store.load("voters", [_voters("3171011001", 10)])
     assert store.purge("voters") == 10
