@@ -4,7 +4,8 @@ After an election the DPT-derived rows have served their purpose. :func:`purge_v
 voter-level row the store holds — the ``voters`` layer (keyed NIK/KK hashes, masked names, birth
 years, addresses) and the ``assignments`` layer (one row per voter) — and, given the reports folder,
 the rejected-row files of DPT loads (masked, but still one line per person: birth date, address) and
-the row-level lists inside the DPT load reports, which are kept as counts only. Public layers
+the row-level lists inside the DPT load reports — the report files and the runs recorded in the store
+(``Store.redact_runs``) — which are kept as counts only. Public layers
 (boundaries, TPS and their DPT totals) stay. The purge itself is recorded as a run: which election,
 when, how many rows.
 
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from geo.errors import InputError
 from geo.report import Report
-from geo.store.base import Store
+from geo.store.base import Store, redacted_report
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ VOTER_LAYERS = ("assignments", "voters")      # assignments first: never a plan 
 _ELECTION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _DPT_REJECTED = "*-dpt-*.rejected.csv"
 _DPT_REPORT = "*-dpt-*.report.json"
+_DPT_RUN = "load dpt"                         # the kind of geo.voters.load_dpt's report
 
 
 def purge_voters(store: Store, *, election: str | None = None, reports_dir: str | Path | None = None) -> Report:
@@ -51,7 +53,8 @@ def purge_voters(store: Store, *, election: str | None = None, reports_dir: str 
     -------
     Report
         ``kind="purge voters"``; ``figures["deleted"]`` holds rows deleted per layer,
-        ``figures["files_deleted"]``/``["reports_redacted"]`` the report files handled. Idempotent:
+        ``figures["files_deleted"]``/``["reports_redacted"]`` the report files handled and
+        ``figures["runs_redacted"]`` the DPT load runs of the store whose lists were removed. Idempotent:
         purging again deletes nothing and still succeeds.
 
     Raises
@@ -70,6 +73,7 @@ def purge_voters(store: Store, *, election: str | None = None, reports_dir: str 
         report.figures["election"] = election
     deleted = {layer: int(store.purge(layer)) for layer in VOTER_LAYERS}
     report.figures["deleted"] = deleted
+    report.figures["runs_redacted"] = store.redact_runs(_DPT_RUN)
     if reports_dir is not None:
         files, redacted = _purge_reports(Path(reports_dir))
         report.figures["files_deleted"] = files
@@ -106,10 +110,9 @@ def _redact(path: Path) -> bool:
         log.warning("purge: cannot read report %s; deleting it", path.name)
         path.unlink(missing_ok=True)
         return True
-    if not (doc.get("rejections") or doc.get("warnings") or doc.get("rejected_file")):
+    doc = redacted_report(doc)
+    if doc is None:
         return False
-    doc.update(rejections=[], warnings=[], rejected_file=None)
-    doc.setdefault("notes", []).append("row-level rejections and warnings removed by petatps purge")
     tmp = path.with_name(f".{path.name}.partial")
     try:
         tmp.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
