@@ -7,10 +7,12 @@ Layout under ``out_dir`` (every URL inside is relative, so the folder can be hos
     tiles/<layer>/{z}/{x}/{y}.geojson|.mvt  tiles/<layer>/tilejson.json  tiles/<layer>/tilejson-geojson.json
     vendor/ (Leaflet + plugins, with licences)  embed.html  petatps-embed.js  manifest.json
 
-Exports are deterministic: the same frames and ``data_version`` give byte-identical files. The
-folders an export manages (``maps/kelurahan``, ``maps/tps``, ``tiles/<layer>``, ``vendor``) are
-emptied first, so tiles that became empty do not linger. Tile URLs carry ``?v=<data_version>``
-so caches are invalidated when the data change.
+Exports are deterministic: the same frames and ``data_version`` give byte-identical files. Each
+export is built in a staging folder and swapped in only when complete (:mod:`geo.atomic`): a failed
+export (a full disk) leaves the previous one intact. The folders an export manages
+(``maps/kelurahan``, ``maps/tps``, ``tiles/<layer>``, ``vendor``) are replaced whole, so tiles that
+became empty do not linger; other files in ``out_dir`` are never touched. Tile URLs carry
+``?v=<data_version>`` so caches are invalidated when the data change.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from pathlib import Path
 import geopandas as gpd
 import orjson
 
-from geo import geojson, maps, tiles
+from geo import atomic, geojson, maps, tiles
 from geo.errors import ConfigError
 from geo.report import MAX_LISTED, Problem, Report
 
@@ -51,7 +53,13 @@ def export_geojson(out_dir: str | Path, *, tps: gpd.GeoDataFrame | None = None,
                    kelurahan: gpd.GeoDataFrame | None = None, rw: gpd.GeoDataFrame | None = None,
                    data_version: str) -> Report:
     """Write ``geojson/<layer>.geojson`` for each layer given (kelurahan with TPS statistics)."""
-    out, report = _start("export geojson", out_dir, data_version)
+    report = _start("export geojson", out_dir, data_version)
+    with atomic.staged(out_dir) as stage:
+        _geojson(stage.root, report, tps=tps, kelurahan=kelurahan, rw=rw)
+    return report.finish()
+
+
+def _geojson(out: Path, report: Report, *, tps, kelurahan, rw) -> None:
     for layer, frame in _layers(tps=tps, kelurahan=kelurahan, rw=rw):
         extra = ()
         if layer == "kelurahan" and tps is not None:
@@ -62,7 +70,6 @@ def export_geojson(out_dir: str | Path, *, tps: gpd.GeoDataFrame | None = None,
         report.rows_loaded += len(frame)
         report.figures[f"{layer}_features"] = len(frame)
     _warn_unlocated(report, tps, "geojson/tps.geojson", "no location yet: written with a null geometry")
-    return report.finish()
 
 
 def export_maps(out_dir: str | Path, *, kelurahan: gpd.GeoDataFrame, tps: gpd.GeoDataFrame,
@@ -74,8 +81,17 @@ def export_maps(out_dir: str | Path, *, kelurahan: gpd.GeoDataFrame, tps: gpd.Ge
     Pages load their scripts from ``vendor/`` (copied alongside). ``tps_pages`` is off by default:
     30,766 single-TPS pages are ~300 MB; the kelurahan pages already show every TPS.
     """
-    out, report = _start("export maps", out_dir, data_version)
-    _copy_vendor(out, report)
+    report = _start("export maps", out_dir, data_version)
+    with atomic.staged(out_dir) as stage:
+        _maps(stage, report, kelurahan=kelurahan, tps=tps, rw=rw, rt=rt, data_version=data_version,
+              base_map=base_map, kelurahan_pages=kelurahan_pages, tps_pages=tps_pages)
+    return report.finish()
+
+
+def _maps(stage: atomic.Stage, report: Report, *, kelurahan, tps, rw, rt, data_version, base_map,
+          kelurahan_pages=True, tps_pages=False) -> None:
+    out = stage.root
+    _copy_vendor(stage, report)
     link = "kelurahan/{kode}.html" if kelurahan_pages else None
     page = maps.overview_map(kelurahan, tps, base_map=base_map, assets="../vendor/", kelurahan_pages=link,
                              data_version=data_version)
@@ -83,13 +99,13 @@ def export_maps(out_dir: str | Path, *, kelurahan: gpd.GeoDataFrame, tps: gpd.Ge
     report.figures["overview_bytes"] = (out / "maps" / "overview.html").stat().st_size
     pages = 1
     if kelurahan_pages:
-        _clear(out / "maps" / "kelurahan")
+        stage.replace_folder("maps/kelurahan")
         for kode in sorted(set(kelurahan["kode"].dropna())):  # every kelurahan: the overview links them all
             m = maps.kelurahan_map(kode, kelurahan, tps, rw=rw, rt=rt, base_map=base_map, data_version=data_version)
             _write(out / "maps" / "kelurahan" / f"{kode}.html", maps.render_html(m).encode(), report)
             pages += 1
     if tps_pages:
-        _clear(out / "maps" / "tps")
+        stage.replace_folder("maps/tps")
         for kode_tps in sorted(tps["kode_tps"].dropna()):
             m = maps.tps_map(kode_tps, tps, kelurahan=kelurahan, base_map=base_map, data_version=data_version)
             _write(out / "maps" / "tps" / f"{kode_tps}.html", maps.render_html(m).encode(), report)
@@ -97,7 +113,6 @@ def export_maps(out_dir: str | Path, *, kelurahan: gpd.GeoDataFrame, tps: gpd.Ge
     report.rows_read = report.rows_loaded = len(tps)
     report.figures["pages"] = pages
     _warn_unlocated(report, tps, "maps", "no location yet: listed in the tables, not drawn")
-    return report.finish()
 
 
 def export_tiles(out_dir: str | Path, *, tps: gpd.GeoDataFrame | None = None,
@@ -118,22 +133,29 @@ def export_tiles(out_dir: str | Path, *, tps: gpd.GeoDataFrame | None = None,
     Tiles over their feature cap are reported as warnings (see :mod:`geo.tiles`); empty tiles
     are not written.
     """
+    report = _start("export tiles", out_dir, data_version)
+    with atomic.staged(out_dir) as stage:
+        _tiles(stage, report, tps=tps, kelurahan=kelurahan, rw=rw, data_version=data_version, options=options,
+               formats=formats, attribution=attribution)
+    return report.finish()
+
+
+def _tiles(stage: atomic.Stage, report: Report, *, tps, kelurahan, rw, data_version, options, formats,
+           attribution) -> None:
     bad = [f for f in formats if f not in FORMATS]
     if bad:
         raise ValueError(f"unknown tile format {bad[0]!r}; expected one of {FORMATS}")
-    out, report = _start("export tiles", out_dir, data_version)
     for layer, frame in _layers(tps=tps, kelurahan=kelurahan, rw=rw):
         opts = (options or {}).get(layer) or tiles.TileOptions(zooms=LAYER_ZOOMS.get(layer, tiles.DEFAULT_ZOOMS))
         index = tiles.TileIndex.from_frame(frame, layer, areas=kelurahan if layer == "tps" else None, options=opts)
-        _write_pyramid(index, out / "tiles" / layer, formats, report)
+        _write_pyramid(index, stage.replace_folder(f"tiles/{layer}"), formats, report)
         for fmt in formats:
             doc = tilejson(index, fmt=fmt, data_version=data_version, attribution=attribution)
             name = "tilejson.json" if fmt == "mvt" else "tilejson-geojson.json"
-            _write(out / "tiles" / layer / name, orjson.dumps(doc, option=orjson.OPT_INDENT_2), report)
+            _write(stage.root / "tiles" / layer / name, orjson.dumps(doc, option=orjson.OPT_INDENT_2), report)
         report.rows_read += len(frame)
         report.rows_loaded += len(frame)
     _warn_unlocated(report, tps, "tiles/tps", "no location yet: not in the tiles")
-    return report.finish()
 
 
 def export_bundle(out_dir: str | Path, *, tps: gpd.GeoDataFrame, kelurahan: gpd.GeoDataFrame,
@@ -143,32 +165,38 @@ def export_bundle(out_dir: str | Path, *, tps: gpd.GeoDataFrame, kelurahan: gpd.
     """Everything a static web server can host as is: maps, GeoJSON, tiles, TileJSON, vendored
     assets, ``embed.html`` (copy-paste snippets and a live Leaflet example on the GeoJSON tiles),
     ``petatps-embed.js`` and ``manifest.json``."""
-    out, report = _start("export bundle", out_dir, data_version)
-    parts = [export_maps(out, kelurahan=kelurahan, tps=tps, rw=rw, rt=rt, data_version=data_version,
-                         base_map=base_map),
-             export_geojson(out, tps=tps, kelurahan=kelurahan, rw=rw, data_version=data_version),
-             export_tiles(out, tps=tps, kelurahan=kelurahan, rw=rw, data_version=data_version,
-                          options=tile_options, formats=formats, attribution=base_map.attribution)]
-    zooms = ((tile_options or {}).get("tps") or tiles.TileOptions(zooms=LAYER_ZOOMS["tps"])).zooms
-    _write(out / "petatps-embed.js", EMBED_JS.encode(), report)
-    located = tps[~(tps.geometry.isna() | tps.geometry.is_empty)]
-    center = maps.JAKARTA
-    if len(located):
-        west, south, east, north = located.total_bounds
-        center = (round(float(south + north) / 2, 6), round(float(west + east) / 2, 6))
-    _write(out / "embed.html", embed_html(data_version, base_map, min(zooms), max(zooms), center).encode(),
-           report)
-    for part in parts:
-        for reason, n in part.warning_counts.items():
-            report.warning_counts[reason] += n
-        report.warnings.extend(part.warnings[: MAX_LISTED - len(report.warnings)])
-        report.figures[part.kind.removeprefix("export ")] = part.figures
-    report.rows_read = report.rows_loaded = len(tps)
-    manifest = {"data_version": data_version, "generator": "petatps", "figures": report.figures}
-    log.info("bundle %s written to %s (%d warnings)", data_version, out, sum(report.warning_counts.values()))
-    _write(out / "manifest.json", orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS),
-           report)
+    report = _start("export bundle", out_dir, data_version)
+    parts = {kind: _start(f"export {kind}", out_dir, data_version) for kind in ("maps", "geojson", "tiles")}
+    with atomic.staged(out_dir, last=("manifest.json",)) as stage:
+        out = stage.root
+        _maps(stage, parts["maps"], kelurahan=kelurahan, tps=tps, rw=rw, rt=rt, data_version=data_version,
+              base_map=base_map)
+        _geojson(out, parts["geojson"], tps=tps, kelurahan=kelurahan, rw=rw)
+        _tiles(stage, parts["tiles"], tps=tps, kelurahan=kelurahan, rw=rw, data_version=data_version,
+               options=tile_options, formats=formats, attribution=base_map.attribution)
+        zooms = ((tile_options or {}).get("tps") or tiles.TileOptions(zooms=LAYER_ZOOMS["tps"])).zooms
+        _write(out / "petatps-embed.js", EMBED_JS.encode(), report)
+        _write(out / "embed.html", embed_html(data_version, base_map, min(zooms), max(zooms),
+                                              _center(tps)).encode(), report)
+        for kind, part in parts.items():
+            for reason, n in part.warning_counts.items():
+                report.warning_counts[reason] += n
+            report.warnings.extend(part.warnings[: MAX_LISTED - len(report.warnings)])
+            report.figures[kind] = part.figures
+        report.rows_read = report.rows_loaded = len(tps)
+        manifest = {"data_version": data_version, "generator": "petatps", "figures": report.figures}
+        _write(out / "manifest.json", orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS),
+               report)
+    log.info("bundle %s written to %s (%d warnings)", data_version, out_dir, sum(report.warning_counts.values()))
     return report.finish()
+
+
+def _center(tps: gpd.GeoDataFrame) -> tuple[float, float]:
+    located = tps[~(tps.geometry.isna() | tps.geometry.is_empty)]
+    if not len(located):
+        return maps.JAKARTA
+    west, south, east, north = located.total_bounds
+    return (round(float(south + north) / 2, 6), round(float(west + east) / 2, 6))
 
 
 def tilejson(index: tiles.TileIndex, *, fmt: str, data_version: str, attribution: str = "") -> dict:
@@ -199,7 +227,6 @@ def tilejson(index: tiles.TileIndex, *, fmt: str, data_version: str, attribution
 # --- internals ----------------------------------------------------------------------------------
 
 def _write_pyramid(index: tiles.TileIndex, folder: Path, formats: Sequence[str], report: Report) -> None:
-    _clear(folder)
     counts: dict[str, int] = {}
     capped = []
     written = dict.fromkeys(formats, 0)
@@ -236,17 +263,13 @@ def _layers(**frames: gpd.GeoDataFrame | None) -> Iterable[tuple[str, gpd.GeoDat
     return [(name, frame) for name, frame in frames.items() if frame is not None]
 
 
-def _start(kind: str, out_dir: str | Path, data_version: str) -> tuple[Path, Report]:
+def _start(kind: str, out_dir: str | Path, data_version: str) -> Report:
     if not data_version or any(c in data_version for c in "\"'<>&?# /\\"):
         raise ValueError(f"data_version must be a non-empty token without quotes, spaces or URL "
                          f"characters, got {data_version!r}")
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise NotADirectoryError(f"export folder {out} is a file")
-    out.mkdir(parents=True, exist_ok=True)
-    report = Report(kind=kind, source=str(out))
+    report = Report(kind=kind, source=str(Path(out_dir)))
     report.note(f"data version {data_version}")
-    return out, report
+    return report
 
 
 def _write(path: Path, data: bytes, report: Report, count: bool = True) -> None:
@@ -257,15 +280,10 @@ def _write(path: Path, data: bytes, report: Report, count: bool = True) -> None:
         report.figures["files"] = report.figures.get("files", 0) + 1
 
 
-def _clear(folder: Path) -> None:
-    if folder.is_dir():
-        shutil.rmtree(folder)
-
-
-def _copy_vendor(out: Path, report: Report) -> None:
-    _clear(out / "vendor")
-    shutil.copytree(vendor_dir(), out / "vendor")
-    report.figures["vendor_files"] = sum(1 for p in (out / "vendor").rglob("*") if p.is_file())
+def _copy_vendor(stage: atomic.Stage, report: Report) -> None:
+    folder = stage.replace_folder("vendor")
+    shutil.copytree(vendor_dir(), folder, dirs_exist_ok=True)
+    report.figures["vendor_files"] = sum(1 for p in folder.rglob("*") if p.is_file())
 
 
 def _warn_unlocated(report: Report, tps: gpd.GeoDataFrame | None, where: str, reason: str) -> None:

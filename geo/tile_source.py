@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import shutil
 import threading
 import weakref
 from collections.abc import Sequence
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import orjson
 
-from geo import export, geojson, tiles
+from geo import atomic, export, geojson, tiles
 from geo.errors import InputError, NotFoundError
 from geo.report import Problem, Report
 from geo.schema import LAYERS
@@ -111,15 +110,17 @@ def pyramid(store: Store, out_dir: str | Path, *, layers: Sequence[str] = PYRAMI
     out = Path(out_dir)
     report = Report(kind="export tiles", source=str(out))
     report.note(f"data version {version}; tiles cut by {'PostGIS' if _is_postgis(store) else 'geo.tiles'}")
-    for layer in layers:
-        opts = (options or {}).get(layer) or tiles.TileOptions(zooms=export.LAYER_ZOOMS.get(layer, tiles.DEFAULT_ZOOMS))
-        source = _PostgisLayer(store, layer, opts, kode) if _is_postgis(store) else _MemoryLayer(
-            _INDEXES.get(store, layer, opts, kode))
-        _write_layer(source, out / "tiles" / layer, formats, report)
-        for fmt in formats:
-            doc = export.tilejson(source, fmt=fmt, data_version=version, attribution=attribution)
-            name = "tilejson.json" if fmt == "mvt" else "tilejson-geojson.json"
-            _write(out / "tiles" / layer / name, orjson.dumps(doc, option=orjson.OPT_INDENT_2), report)
+    with atomic.staged(out) as stage:     # swapped in when complete: a failure keeps the previous tiles
+        for layer in layers:
+            opts = (options or {}).get(layer) or tiles.TileOptions(zooms=export.LAYER_ZOOMS.get(layer, tiles.DEFAULT_ZOOMS))
+            source = _PostgisLayer(store, layer, opts, kode) if _is_postgis(store) else _MemoryLayer(
+                _INDEXES.get(store, layer, opts, kode))
+            folder = stage.replace_folder(f"tiles/{layer}")   # replaced whole: empty tiles do not linger
+            _write_layer(source, folder, formats, report)
+            for fmt in formats:
+                doc = export.tilejson(source, fmt=fmt, data_version=version, attribution=attribution)
+                name = "tilejson.json" if fmt == "mvt" else "tilejson-geojson.json"
+                _write(folder / name, orjson.dumps(doc, option=orjson.OPT_INDENT_2), report)
     if "tps" in layers:
         tps = store.read("tps", kode=kode)
         missing = tps.loc[tps.geometry.isna() | tps.geometry.is_empty, "kode_tps"]
@@ -227,8 +228,6 @@ def _check(layer: str, z: int, x: int, y: int, fmt: str) -> None:
 
 
 def _write_layer(source, folder: Path, formats: Sequence[str], report: Report) -> None:
-    if folder.is_dir():
-        shutil.rmtree(folder)  # tiles that became empty must not linger
     per_zoom, written, capped = {}, dict.fromkeys(formats, 0), []
     for z in sorted(source.options.zooms):
         for x, y in source.tiles(z):

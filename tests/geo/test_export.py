@@ -79,6 +79,29 @@ def test_re_export_in_place_removes_stale_tiles(city, tmp_path):
     assert not stale.exists() and _tree(tmp_path) == before
 
 
+def test_re_export_keeps_files_it_does_not_manage(city, tmp_path):
+    export.export_bundle(tmp_path, tps=city["tps"], kelurahan=city["kelurahan"], data_version="a1")
+    before = _tree(tmp_path)
+    mine = {"README.md": b"our site", "maps/about.html": b"<p>about</p>", "tiles/notes.txt": b"notes",
+            "geojson/extra.geojson": b"{}"}
+    for rel, body in mine.items():
+        (tmp_path / rel).write_bytes(body)
+    (tmp_path / "tiles" / "tps" / "99.txt").write_bytes(b"inside a managed folder: replaced")
+    export.export_bundle(tmp_path, tps=city["tps"], kelurahan=city["kelurahan"], data_version="a1")
+    assert _tree(tmp_path) == {**before, **mine}
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".petatps-tmp-")]
+
+
+def test_a_failed_export_leaves_the_previous_one(city, tmp_path):
+    export.export_bundle(tmp_path, tps=city["tps"], kelurahan=city["kelurahan"], data_version="a1")
+    before = _tree(tmp_path)
+    with pytest.raises(ValueError, match="unknown tile format"):    # found after the maps and GeoJSON
+        export.export_bundle(tmp_path, tps=city["tps"], kelurahan=city["kelurahan"], data_version="b2",
+                             formats=("geojson", "png"))
+    assert _tree(tmp_path) == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".petatps-tmp-")]
+
+
 def test_tile_files_are_exactly_the_non_empty_tiles(bundle, city):
     out, _ = bundle
     index = tiles.TileIndex.from_frame(city["tps"], "tps", areas=city["kelurahan"])
