@@ -93,6 +93,9 @@ class GpkgStore(Store):
                                    check_same_thread=False)
             self._check_geopackage(conn, allow_new=create)
             conn.execute("PRAGMA synchronous = NORMAL")
+            # deleted rows (a purge of voters, a reload) are overwritten with zeros in the file, not
+            # left readable on free pages; the default of some SQLite builds only
+            conn.execute("PRAGMA secure_delete = ON")
             conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
             conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES if mmap else 0}")
             gpkg_binary.register_functions(conn)
@@ -156,10 +159,12 @@ class GpkgStore(Store):
 
     def purge(self, layer: str) -> int:
         spec = _layer(layer)
-        with self._transaction(f"purge layer {layer!r}") as conn:
-            deleted = conn.execute(f'DELETE FROM "{spec.name}"').rowcount
-            gpkg_schema.touch(conn, spec)
-            _bump_version(conn)
+        with self._connect(f"purge layer {layer!r}") as conn:
+            with _begin(conn):
+                deleted = conn.execute(f'DELETE FROM "{spec.name}"').rowcount
+                gpkg_schema.touch(conn, spec)
+                _bump_version(conn)
+            self._checkpoint(conn, f"purge of {layer}")
         return deleted
 
     def record_run(self, report: dict[str, Any]) -> None:
@@ -170,11 +175,26 @@ class GpkgStore(Store):
                           _text(report.get("finished")), text))
 
     def redact_runs(self, kind: str) -> int:
-        with self._transaction(f"redact {kind} runs") as conn:
-            rows = conn.execute("SELECT id, report FROM runs WHERE kind = ? ORDER BY id", (_text(kind),)).fetchall()
-            docs = [(json.dumps(d, ensure_ascii=False), i) for i, r in rows if (d := redacted_report(json.loads(r)))]
-            conn.executemany("UPDATE runs SET report = ? WHERE id = ?", docs)
+        with self._connect(f"redact {kind} runs") as conn:
+            with _begin(conn):
+                rows = conn.execute("SELECT id, report FROM runs WHERE kind = ? ORDER BY id", (_text(kind),)).fetchall()
+                docs = [(json.dumps(d, ensure_ascii=False), i) for i, r in rows
+                        if (d := redacted_report(json.loads(r)))]
+                conn.executemany("UPDATE runs SET report = ? WHERE id = ?", docs)
+            if docs:
+                self._checkpoint(conn, f"redaction of {kind} runs")
         return len(docs)
+
+    def _checkpoint(self, conn: sqlite3.Connection, what: str) -> None:
+        """Move the committed pages into the file and empty the WAL, after deleting personal data.
+
+        ``secure_delete`` zeroes deleted rows, but in new page versions in the WAL: the file keeps
+        the old pages (and older WAL frames the loaded rows) until a checkpoint, which otherwise
+        happens only when the last connection closes — a running server keeps one open.
+        """
+        if conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]:
+            log.warning("%s: %s committed, but a reader kept the WAL: the deleted data leaves the file "
+                        "at the next checkpoint", self.describe(), what)
 
     # -- reading ---------------------------------------------------------------------------
     def read(self, layer: str, kode: str | None = None) -> pd.DataFrame:
