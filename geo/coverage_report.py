@@ -12,7 +12,8 @@ Small counts are suppressed in every file (:func:`public_tables`): a count of 1 
 ``"<5"`` (0 stays 0: an area without voters singles out nobody), and what could give it away (shares,
 capacity use, distances of those voters, a percentage change) is left empty. Count columns are
 therefore text in the public files. Points go to CSV as ``lon``/``lat``; polygon tables go to CSV
-without geometry (their polygons are in the GeoPackage and GeoJSON). Files are written atomically and
+without geometry (their polygons are in the GeoPackage and GeoJSON). The files are written together
+(staged, then swapped in by :mod:`geo.atomic`: a failure keeps the previous report) and
 deterministically (the GeoPackage timestamp is pinned to the data version's date when it has one).
 """
 
@@ -28,6 +29,7 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
+from geo import atomic
 from geo.outputs import write_frame
 from geo.report import Report
 
@@ -122,24 +124,25 @@ def write_coverage(result, out_dir: str | Path, *, data_version: str, base_map=N
     from geo.coverage_page import coverage_page
 
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     report = Report("coverage report", source=str(out))
     tables = public_tables(result)
     written = []
-    for name in CSV_LAYERS + (("stages",) if "stages" in tables else ()):
-        written.append(write_frame(_csv_table(tables[name]), out / f"{name}.csv"))
-    for name in GEOJSON_LAYERS:
-        written.append(write_frame(_geo_table(tables[name]), out / f"coverage_{name}.geojson", layer=name))
-    written.append(write_gpkg({name: _geo_table(tables[name]) for name in LAYERS}, out / "coverage.gpkg",
-                              data_version=data_version))
-    page = coverage_page(result, tables, data_version=data_version, base_map=base_map)
-    written.append(_write_text(out / "index.html", page))
-    report.figures["rows"] = {name: len(t) for name, t in tables.items()}
-    report.figures["files"] = {p.name: p.stat().st_size for p in written}
-    report.figures["data_version"] = data_version
-    written.append(_write_text(out / "report.json", json.dumps(
-        {"analysis": result.report.to_dict(), "files": report.figures["files"], "data_version": data_version},
-        ensure_ascii=False, indent=1, sort_keys=True) + "\n"))
+    with atomic.staged(out) as stage:     # all files or none: a failure keeps the previous report
+        root = stage.root
+        for name in CSV_LAYERS + (("stages",) if "stages" in tables else ()):
+            written.append(write_frame(_csv_table(tables[name]), root / f"{name}.csv"))
+        for name in GEOJSON_LAYERS:
+            written.append(write_frame(_geo_table(tables[name]), root / f"coverage_{name}.geojson", layer=name))
+        written.append(write_gpkg({name: _geo_table(tables[name]) for name in LAYERS}, root / "coverage.gpkg",
+                                  data_version=data_version))
+        page = coverage_page(result, tables, data_version=data_version, base_map=base_map)
+        written.append(_write_text(root / "index.html", page))
+        report.figures["rows"] = {name: len(t) for name, t in tables.items()}
+        report.figures["files"] = {p.name: p.stat().st_size for p in written}
+        report.figures["data_version"] = data_version
+        written.append(_write_text(root / "report.json", json.dumps(
+            {"analysis": result.report.to_dict(), "files": report.figures["files"], "data_version": data_version},
+            ensure_ascii=False, indent=1, sort_keys=True) + "\n"))
     report.rows_read = report.rows_loaded = len(result.tps)
     log.info("coverage report written to %s (%d files)", out, len(written))
     return report.finish()

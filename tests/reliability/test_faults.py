@@ -209,6 +209,22 @@ def test_disk_full_during_assign_output_keeps_file_and_store(city_cli, tmp_path)
     assert city_cli.state() == state            # the assignments load rolled back with the file
 
 
+def test_disk_full_during_coverage_keeps_the_previous_report(city_cli, tmp_path):
+    """A second run with another TPS cap writes a new tps.csv (first), then the disk is full: the folder
+    must still be the first run's, not a new tps.csv beside old files."""
+    out, other = tmp_path / "coverage", tmp_path / "other"
+    city_cli.ok("coverage", "--out", out)
+    previous = _tree(out)
+    city_cli.ok("coverage", "--out", other, "--max-per-tps", "5")
+    new_tps = _tree(other)["tps.csv"]
+    assert new_tps != previous["tps.csv"]
+    with disk_full(out, after_bytes=len(new_tps) + 10):               # tps.csv fits, rt.csv does not
+        result = city_cli("coverage", "--out", out, "--max-per-tps", "5")
+    assert_one_line_error(result, "No space left on device")
+    assert _tree(out) == previous
+    assert not list(out.glob(".petatps-tmp-*"))
+
+
 def test_disk_full_in_the_reports_folder_never_lies_about_the_load(city_cli, tmp_path):
     """The report file is written after the commit: if the reports disk is full then, the load has
     happened and says so (exit 0, a note), instead of exiting 1 over rows that are in the store."""
