@@ -17,12 +17,23 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from geo.fastcodes import arrow, plain_digits
 from geo.readers import ISSUE, LINE
 from geo.report import MAX_LISTED, Problem, Report, safe_cell
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # as geo.report.safe_cell checks
+
+# The longest cell a tabular loader accepts, in characters as given; a longer cell rejects its row
+# ("longer than N characters"). An address (alamat) is a street, number, RT/RW and building: the
+# longest real ones are a few hundred characters. Names of people, TPS and kota stay well under 200.
+# Every other field is a code, a number, a date or a flag: 100 is far above any real value, and
+# stops a runaway cell (a 10 MB line of a broken export) from reaching the store, the API or a tile.
+MAX_CHARS = {"alamat": 1_000, "nama": 200, "nama_kota": 200}
+MAX_CHARS_OTHER = 100
+# A rejected-rows file cuts a longer cell (the most a spreadsheet cell holds, Excel's limit).
+MAX_REJECTED_CELL = 32_767
 
 
 class RowChecks:
@@ -107,6 +118,26 @@ class RowChecks:
         return out[0][bad], out[1][bad], out[2][bad], out[3][bad]
 
 
+def check_lengths(raw: pd.DataFrame, checks: RowChecks) -> None:
+    """Reject the rows with a cell longer than its bound (:data:`MAX_CHARS`, else :data:`MAX_CHARS_OTHER`).
+
+    The reported value is the cell's length (``"10,485,764 characters"``), never its text: it may be
+    personal data and is too long to show. Cost: one byte-length maximum per column (characters
+    never outnumber UTF-8 bytes), and a character count only for a column that has a long cell.
+    """
+    for col in raw.columns:
+        if col in (LINE, ISSUE):
+            continue
+        limit = MAX_CHARS.get(col, MAX_CHARS_OTHER)
+        arr = arrow(raw[col])
+        if (pc.max(pc.binary_length(arr)).as_py() or 0) <= limit:
+            continue
+        chars = pc.utf8_length(arr).fill_null(0).to_numpy(zero_copy_only=False)
+        long = chars > limit
+        shown = pd.Series(chars[long], index=raw.index[long]).map("{:,} characters".format)
+        checks.reject(long, col, f"longer than {limit:,} characters", shown)
+
+
 def _mask(mask) -> np.ndarray:
     if isinstance(mask, np.ndarray):
         return mask.astype(bool, copy=False)
@@ -166,6 +197,10 @@ def write_rejected(path, frame: pd.DataFrame) -> None:
 def _cells(values: pd.Series) -> np.ndarray:
     """Text of each value (missing → ``""``), formula-like cells passed through ``safe_cell``."""
     text = values.astype("string").fillna("")
+    long = (text.str.len() > MAX_REJECTED_CELL).to_numpy(bool)
+    if long.any():   # over-long cells were rejected for their length (check_lengths): keep a readable start
+        text[long] = text[long].str[:MAX_REJECTED_CELL - 40] + " … (cut: " + \
+            text[long].str.len().map("{:,}".format) + " characters)"
     out = text.to_numpy(dtype=object)
     risky = text.str[:1].isin(_FORMULA_START).to_numpy(bool)
     if risky.any():

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from geo import schema, sources
-from geo.checks import RowChecks, strip_text, whole_numbers, write_rejected
+from geo.checks import RowChecks, check_lengths, strip_text, whole_numbers, write_rejected
 from geo.codes import kode_problems, normalize_kode
 from geo.readers import LINE, open_table, read_table
 from geo.report import Report
@@ -94,6 +94,7 @@ def _code_set(codes: Iterable[str] | None) -> set[str] | None:
 
 
 def _validate(raw: pd.DataFrame, checks: RowChecks, known: set[str] | None) -> pd.DataFrame:
+    check_lengths(raw, checks)          # first: no later check shows a runaway cell
     frame = pd.DataFrame(index=raw.index)
     for col in ("kode_tps", "kode_kel", "no_tps", "nama", "alamat", "lat", "lon", "nama_kota"):
         frame[col] = strip_text(raw[col]) if col in raw else pd.Series(pd.NA, index=raw.index, dtype="string")

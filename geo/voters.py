@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from geo import schema, sources
-from geo.checks import RowChecks, strip_text, whole_numbers, write_rejected
+from geo.checks import RowChecks, check_lengths, strip_text, whole_numbers, write_rejected
 from geo.dpt_fields import SeenKeys, birth_dates, check_duplicates
 from geo.errors import InputError
 from geo.fastcodes import (
@@ -235,6 +235,7 @@ class DptReader:
 
 def validate_chunk(raw: pd.DataFrame, checks: RowChecks, known_kelurahan: np.ndarray | None) -> pd.DataFrame:
     """Rejections of one chunk in priority order; returns the parsed fields (raw NIK/NKK/nama inside)."""
+    check_lengths(raw, checks)          # first: no later check shows a runaway cell
     nik, nkk = clean_nik(raw["nik"]), clean_nik(raw["nkk"])
     for col, problem in (("nik", nik_problems(raw["nik"])), ("nkk", _nkk_problems(nkk))):
         bad = problem.notna()

@@ -201,3 +201,22 @@ def test_a_list_with_only_kode_tps_derives_kelurahan_and_number(tmp_path):
         ["3171061001001", "3171061001", 1], ["3171061001002", "3171061001", 2]]
     assert [(p.line, p.field, p.reason) for p in report.rejections] == [
         (4, "kode_tps", "bad kode_tps (expected 13 digits)")]
+
+
+def test_a_cell_longer_than_its_bound_rejects_the_row_and_is_not_echoed(tmp_path):
+    path, rejected = tmp_path / "tps.csv", tmp_path / "tps.rejected.csv"
+    rows = [("3171061001001", "TPS 1", "é" * 1_000),             # 1,000 characters (2,000 bytes): kept
+            ("3171061001002", "TPS 2", "Jl. " + "x" * 997),       # 1,001 characters
+            ("3171061001003", "T" * 201, "Jl. Besuki"),
+            ("3171061001004" + "0" * 88, "TPS 4", "Jl. Besuki")]  # a code of 101 characters
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([("kode_tps", "nama", "alamat"), *rows])
+    gdf, report = read_tps(path, rejected_path=rejected)
+    assert gdf["kode_tps"].tolist() == ["3171061001001"] and gdf["alamat"].iloc[0] == "é" * 1_000
+    assert [(p.line, p.field, p.value, p.reason) for p in report.rejections] == [
+        (3, "alamat", "1,001 characters", "longer than 1,000 characters"),
+        (4, "nama", "201 characters", "longer than 200 characters"),
+        (5, "kode_tps", "101 characters", "longer than 100 characters")]
+    assert report.balanced
+    with rejected.open(encoding="utf-8") as fh:
+        assert [r["alamat"] for r in csv.DictReader(fh)] == ["Jl. " + "x" * 997, "Jl. Besuki", "Jl. Besuki"]

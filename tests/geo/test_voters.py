@@ -285,3 +285,26 @@ def test_digits_other_than_ascii_are_rejected_not_hashed(tmp_path):
     assert [(p.line, p.field, p.reason) for p in report.rejections] == [
         (3, "nik", "NIK is not 16 digits"),
         (4, "kode_kel", "bad kode_kel: not a Kemendagri kelurahan code (expected 10 digits, dotted or plain)")]
+
+
+@pytest.mark.parametrize("chunksize", [2, 100])
+def test_a_cell_longer_than_its_bound_rejects_the_row_and_is_not_echoed(tmp_path, chunksize):
+    path, rejected = tmp_path / "dpt.csv", tmp_path / "dpt.rejected.csv"
+    row = ["3171061708800001", "3171060101080001", "BUDI", "L", "17-08-1980", "JL. KENARI", "1", "2",
+           "3171061001", "1"]
+    rows = [row[:5] + ["É" * 1_000] + row[6:],                             # 1,000 characters: kept
+            row[:1] + ["3171060101080002", "BUDI"] + row[3:5] + ["JL. " + "X" * 997] + row[6:],
+            ["3171061708800003", row[1], "SITI " + "A" * 196] + row[3:],   # a name of 201 characters
+            ["3171061708800004" * 7] + row[1:]]                            # a NIK of 112 characters
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([("nik", "nkk", "nama", "jenis_kelamin", "tanggal_lahir", "alamat", "rt", "rw",
+                                   "kode_kel", "tps"), *rows])
+    frame, report = _load(path, rejected_path=rejected, chunksize=chunksize)
+    assert frame["alamat"].tolist() == ["É" * 1_000]
+    assert [(p.line, p.field, p.value, p.reason) for p in report.rejections] == [
+        (3, "alamat", "1,001 characters", "longer than 1,000 characters"),
+        (4, "nama", "201 characters", "longer than 200 characters"),
+        (5, "nik", "112 characters", "longer than 100 characters")]
+    assert report.balanced
+    text = rejected.read_text(encoding="utf-8")
+    assert "SITI AAAA" not in text and "3171061708800004" not in text     # masked as every rejected row
