@@ -84,7 +84,8 @@ class Partition:
         return f"kode_kab={self.kode_kab}/part-{self.part:03d}"
 
 
-def plan_partitions(weights: pd.DataFrame, *, max_voters: int = DEFAULT_MAX_VOTERS) -> list[Partition]:
+def plan_partitions(weights: pd.DataFrame, *, max_voters: int = DEFAULT_MAX_VOTERS,
+                    keep_empty: bool = False) -> list[Partition]:
     """Partitions balanced by voter count, largest first (so the longest start first).
 
     Parameters
@@ -94,10 +95,13 @@ def plan_partitions(weights: pd.DataFrame, *, max_voters: int = DEFAULT_MAX_VOTE
     max_voters : int
         A kabupaten/kota with more voters is cut into ``ceil(voters / max_voters)`` runs of consecutive
         kecamatan of about equal voters (a single kecamatan is never cut).
+    keep_empty : bool
+        Keep kecamatan without voters (coverage reports their TPS and kelurahan too); else dropped.
     """
     if max_voters < 1:
         raise InputError("expected a positive number of voters per partition", field="max_voters", value=max_voters)
-    w = weights[weights["voters"] > 0].sort_values("kode_kec", kind="stable")
+    w = weights[(weights["voters"] >= 0) if keep_empty else (weights["voters"] > 0)]
+    w = w.sort_values("kode_kec", kind="stable")
     parts = []
     for kab, group in w.groupby(w["kode_kec"].str[:4].to_numpy(dtype=object), sort=True):
         kec, n = group["kode_kec"].astype(str).to_numpy(), group["voters"].to_numpy(np.int64)
@@ -190,7 +194,7 @@ def peak_rss_mb() -> float:
 
 def run_batch(dataset: str | Path, out_dir: str | Path, *, task: Task = assign_task, scheduler: str | None = None,
               workers: int | None = None, max_voters: int = DEFAULT_MAX_VOTERS, retries: int = DEFAULT_RETRIES,
-              resume: bool = True, client: Any = None) -> Report:
+              resume: bool = True, client: Any = None, parts: list[Partition] | None = None) -> Report:
     """Run ``task`` on every partition of ``dataset`` and write partitioned Parquet to ``out_dir``.
 
     Parameters
@@ -213,6 +217,8 @@ def run_batch(dataset: str | Path, out_dir: str | Path, *, task: Task = assign_t
         Extra attempts of a failing partition before it is reported.
     resume : bool
         Skip partitions whose output is complete (manifest present and matching).
+    parts : list of Partition, optional
+        The plan to run (default: :func:`plan_partitions` of the dataset's voters per kecamatan).
 
     Returns
     -------
@@ -223,7 +229,7 @@ def run_batch(dataset: str | Path, out_dir: str | Path, *, task: Task = assign_t
         ``<out>/_batch.json``.
     """
     data, out, started = Dataset(dataset), Path(out_dir), time.perf_counter()
-    parts = plan_partitions(data.weights(), max_voters=max_voters)
+    parts = plan_partitions(data.weights(), max_voters=max_voters) if parts is None else parts
     out.mkdir(parents=True, exist_ok=True)
     output.remove_unplanned(out, {(p.kode_kab, p.part) for p in parts})
     output.write_text(out / "_plan.json", json.dumps([dataclasses.asdict(p) for p in parts], indent=1))

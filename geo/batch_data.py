@@ -3,7 +3,8 @@
 A batch never holds the voters of the country at once: the voters are written once, streamed, into
 one folder per kecamatan, and every partition reads only its kecamatan. Layout (EPSG:4326)::
 
-    <root>/tps.parquet        GeoParquet: kode_tps, kode_kel, Point geometry (null: not placed)
+    <root>/tps.parquet        GeoParquet of the TPS layer (kode_tps, kode_kel, the stored attributes,
+                              Point geometry; null: not placed), sorted by kode_tps
     <root>/kelurahan.parquet  GeoParquet of the kelurahan layer, sorted by kode
     <root>/rw.parquet         GeoParquet of the RW layer, sorted by kode_kel (optional)
     <root>/rt.parquet         GeoParquet of the RT layer, sorted by kode_kel (optional)
@@ -147,7 +148,7 @@ def _publish(tmp: Path, root: Path, report: Report) -> Report:
 
 def _write_layers(root: Path, tps: gpd.GeoDataFrame, areas: dict) -> None:
     require_columns(tps, ("kode_tps", "kode_kel"), "tps")
-    tps = tps[["kode_tps", "kode_kel", tps.geometry.name]].sort_values("kode_tps", kind="stable")
+    tps = tps.sort_values("kode_tps", kind="stable")     # every attribute: coverage needs them (flags, dpt)
     _geoparquet(tps, root / "tps.parquet")
     for level, frame in areas.items():
         if frame is not None and len(frame):
@@ -225,9 +226,13 @@ class Dataset:
         path = self.root / "_source.json"
         return json.loads(path.read_text(encoding="utf-8"))["data_version"] if path.is_file() else None
 
-    def tps(self) -> gpd.GeoDataFrame:
-        """Every TPS (``kode_tps``, ``kode_kel``, geometry), sorted by ``kode_tps``."""
-        return read_geoparquet(self.root / "tps.parquet")
+    def tps(self, columns: Sequence[str] | None = None) -> gpd.GeoDataFrame:
+        """Every TPS (``columns``, default all; always the geometry), sorted by ``kode_tps``."""
+        return read_geoparquet(self.root / "tps.parquet", columns=columns)
+
+    def tps_columns(self) -> list[str]:
+        """The TPS layer's columns (from the file's schema only)."""
+        return pq.read_schema(self.root / "tps.parquet").names
 
     def tps_points(self) -> TpsPoints:
         """The placed TPS as metric arrays, read once per process (and again when the file changes)."""
@@ -235,12 +240,14 @@ class Dataset:
         return _cached_points(str(self.root), st.st_mtime_ns, st.st_size)
 
 
-def read_geoparquet(path: Path, filters: ds.Expression | None = None) -> gpd.GeoDataFrame:
+def read_geoparquet(path: Path, filters: ds.Expression | None = None,
+                    columns: Sequence[str] | None = None) -> gpd.GeoDataFrame:
     """A GeoParquet file of this dataset (EPSG:4326, WKB ``geometry``), optionally filtered.
 
     Read with pyarrow and shapely: geopandas would parse the file's PROJJSON CRS (~0.1 s per file).
     """
-    table = pq.read_table(path, filters=filters)
+    cols = None if columns is None else [*dict.fromkeys([*columns, "geometry"])]
+    table = pq.read_table(path, filters=filters, columns=cols)
     crs = (json.loads(table.schema.metadata[b"geo"])["columns"]["geometry"].get("crs") or {}).get("id", {})
     if crs.get("code") != STORAGE_EPSG:
         raise InputError(f"expected GeoParquet in EPSG:{STORAGE_EPSG}, got {crs or 'another CRS'}", file=str(path))
@@ -251,7 +258,7 @@ def read_geoparquet(path: Path, filters: ds.Expression | None = None) -> gpd.Geo
 
 @functools.lru_cache(maxsize=2)
 def _cached_points(root: str, mtime_ns: int, size: int) -> TpsPoints:
-    return tps_points(Dataset(root).tps())
+    return tps_points(Dataset(root).tps(["kode_tps", "kode_kel"]))
 
 
 def _prefix_filter(column: str, prefixes: Sequence[str]) -> ds.Expression:

@@ -103,7 +103,8 @@ def coverage(voters_or_chunks: pd.DataFrame | Iterable[pd.DataFrame] | None, tps
              rt: gpd.GeoDataFrame | None = None, rw: gpd.GeoDataFrame | None = None,
              kelurahan: gpd.GeoDataFrame | None = None, *, kode: str | None = None, threshold_m: float = 500.0,
              max_per_tps: int = 300, candidates: gpd.GeoDataFrame | None = None,
-             stages: pd.DataFrame | None = None, min_use: float = 0.25, network=None) -> CoverageResult:
+             stages: pd.DataFrame | None = None, min_use: float = 0.25, network=None,
+             counts: pd.DataFrame | None = None) -> CoverageResult:
     """Coverage statistics, gaps, siting suggestions and merge candidates.
 
     Parameters
@@ -133,6 +134,10 @@ def coverage(voters_or_chunks: pd.DataFrame | Iterable[pd.DataFrame] | None, tps
         A TPS whose voters are below this share of the cap is flagged ``under_use``.
     network : geo.network.RoadGraph, optional
         Road graph: adds walking distances per RT (``dist_nearest_walk_m``, ``dist_dpt_walk_mean_m``).
+    counts : DataFrame, optional
+        Voters already counted (:data:`COUNT_COLUMNS`, one row per key, as :func:`count_voters` returns),
+        used instead of ``voters_or_chunks``, e.g. by a partition of the national batch
+        (:mod:`geo.batch_coverage`); the report's voter figures are then the caller's to set.
 
     Returns
     -------
@@ -153,8 +158,9 @@ def coverage(voters_or_chunks: pd.DataFrame | Iterable[pd.DataFrame] | None, tps
     tps = _scope_tps(tps, prefix)
     params = tables.Params(float(threshold_m), int(max_per_tps), float(min_use))
     timer = _Timer(report, started)
-    counts = None
-    if voters_or_chunks is not None:
+    if counts is not None:
+        counts = _given_counts(counts, prefix)
+    elif voters_or_chunks is not None:
         counts = count_voters(voters_or_chunks, kode=prefix, report=report)
     timer("count_s")
     located = locate(counts, tps, areas, params, network) if counts is not None else None
@@ -241,6 +247,15 @@ def count_voters(voters: pd.DataFrame | Iterable[pd.DataFrame], *, kode: str = "
         report.figures["voters_outside_area"] = read - int(out["voters"].sum()) - dropped
         report.figures["voters_without_kelurahan"] = dropped
     return out
+
+
+def _given_counts(counts: pd.DataFrame, prefix: str) -> pd.DataFrame:
+    """Counts from the caller, scoped and in :func:`count_voters`'s order (their keys must be distinct)."""
+    require_columns(counts, tuple(COUNT_COLUMNS), "counts")
+    counts = counts.loc[scope_mask(counts["kode_kel"], prefix), COUNT_COLUMNS]
+    if counts.duplicated(COUNT_COLUMNS[:4]).any():
+        raise InputError("voter counts must have one row per (kode_kel, rw, rt, kode_tps)", file="counts")
+    return counts.sort_values(COUNT_COLUMNS[:4], kind="stable", na_position="first").reset_index(drop=True)
 
 
 def _count_chunk(chunk: pd.DataFrame) -> tuple[pd.DataFrame, int]:

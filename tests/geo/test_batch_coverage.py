@@ -1,0 +1,144 @@
+"""geo.batch_coverage: coverage partitioned by region code gives the single-process coverage files,
+byte for byte, in this process and on a real dask.distributed scheduler and workers (separate
+processes on 127.0.0.1), also when a worker is killed mid-run.
+
+The synthetic national dataset (2 provinces, 6 kabupaten, 12 kecamatan; every kecamatan its own
+partition) is made to cross borders: one kecamatan has no TPS (its voters' nearest TPS of any
+kelurahan lies in another partition, and its kelurahan need TPS), some TPS are unplaced or placed
+at kelurahan level only, some voters are registered at a TPS in the neighbouring kecamatan or in
+the other province, and candidate sites are given. The reference is :func:`geo.coverage.coverage`
+on the whole dataset at once, written by :func:`geo.coverage_report.write_coverage`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from geopandas.testing import assert_geodataframe_equal
+
+from geo.batch_coverage import coverage_plan, run_coverage
+from geo.batch_data import Dataset, write_dataset
+from geo.coverage import coverage
+from geo.coverage_report import LAYERS, write_coverage
+from geo.crs import STORAGE_EPSG
+from geo.generate_national import generate_national
+from geo.schema import conform
+from geo.voters import read_dpt
+from tests.conftest import ROOT
+from tests.geo.test_batch import Cluster
+
+KEY = b"test-batch-coverage-key"
+SMALL = 2_000          # voters per partition: most kecamatan their own partition
+VERSION = "2026-01-01T00:00:00"
+PARAMS = {"threshold_m": 150.0, "max_per_tps": 250}
+
+
+# --- fixtures -------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory) -> tuple[Path, gpd.GeoDataFrame]:
+    base = tmp_path_factory.mktemp("national-coverage")
+    files = base / "files"
+    generate_national(files, provinces=2, kab_per_province=3, kel_per_kab=16, voters=30_000, seed=5)
+    areas = {lv: conform(gpd.read_file(files / f"{lv}.geojson"), lv) for lv in ("kelurahan", "rw", "rt")}
+    kecs = sorted(areas["kelurahan"]["kode_kec"].unique())
+    truth = pd.read_csv(files / "truth" / "tps_truth.csv", dtype={"kode_tps": str, "kode_kel": str})
+    truth = truth[~truth["kode_kel"].str.startswith(kecs[1])].reset_index(drop=True)   # a kecamatan without TPS
+    tps = gpd.GeoDataFrame(truth[["kode_tps", "kode_kel"]].astype("string"),
+                           geometry=gpd.points_from_xy(truth["lon"], truth["lat"]), crs=STORAGE_EPSG)
+    tps["location_source"] = pd.array(["coordinates"] * len(tps), dtype="string")
+    tps["precision_m"] = 10.0
+    vague = tps.index[[7, 8, 61, 120]]                      # placed at kelurahan level only
+    tps.loc[vague, "location_source"], tps.loc[vague, "precision_m"] = "kelurahan", 1_500.0
+    tps.loc[tps.index[[5, 50, 100]], "geometry"] = None     # not geocoded yet
+    tps.loc[tps.index[[5, 50, 100]], "location_source"] = pd.NA
+    tps = conform(tps, "tps")
+    far_tps = tps["kode_tps"].iloc[-1]                                         # the other province
+    next_tps = tps.loc[tps["kode_kel"].str.startswith(kecs[2]), "kode_tps"].iloc[0]   # the next kecamatan
+
+    def voters():
+        for i, chunk in enumerate(read_dpt(files / "dpt.csv", key=KEY, chunksize=6_000)):
+            if i == 0:
+                chunk.loc[chunk.index[:30], "kode_tps"] = far_tps
+                chunk.loc[chunk.index[30:60], "kode_tps"] = next_tps
+            yield chunk
+
+    write_dataset(base / "dataset", voters=voters(), tps=tps, **areas)
+    rt = areas["rt"].iloc[::40]
+    candidates = gpd.GeoDataFrame({"nama": [f"SD {i}" for i in range(len(rt))]},
+                                  geometry=shapely.point_on_surface(rt.geometry.to_numpy()), crs=STORAGE_EPSG)
+    return base / "dataset", candidates
+
+
+@pytest.fixture(scope="module")
+def expected(inputs, tmp_path_factory) -> Path:
+    """The single-process path over the whole dataset, written as officers get it."""
+    dataset, candidates = inputs
+    data = Dataset(dataset)
+    result = coverage(data.voters(), data.tps(), **_areas(data), candidates=candidates, **PARAMS)
+    out = tmp_path_factory.mktemp("single")
+    write_coverage(result, out, data_version=VERSION)
+    return out
+
+
+def _areas(data: Dataset) -> dict:
+    a = data.areas()
+    return {"rt": a["rt"], "rw": a["rw"], "kelurahan": a["kelurahan"]}
+
+
+def _same_files(expected: Path, out: Path) -> None:
+    names = sorted(p.name for p in expected.iterdir() if p.name != "report.json")
+    assert names == sorted(p.name for p in out.iterdir() if p.name != "report.json")
+    for name in names:
+        if name.endswith(".gpkg"):
+            for layer in LAYERS:
+                assert_geodataframe_equal(gpd.read_file(out / name, layer=layer),
+                                          gpd.read_file(expected / name, layer=layer), check_like=False)
+        assert (out / name).read_bytes() == (expected / name).read_bytes(), name
+
+
+def _analysis(path: Path) -> dict:
+    figures = json.loads((path / "report.json").read_text())["analysis"]["figures"]
+    return {k: v for k, v in figures.items() if k not in ("timings", "seconds")}
+
+
+def _written(result, out: Path) -> Path:
+    write_coverage(result, out, data_version=VERSION)
+    return out
+
+
+# --- in this process --------------------------------------------------------------------------
+
+def test_the_plan_covers_every_kecamatan_once_with_kabupaten_cut_into_partitions(inputs):
+    data = Dataset(inputs[0])
+    plan = coverage_plan(data, SMALL)
+    kec = [k for p in plan for k in p.kecamatan]
+    assert sorted(kec) == sorted(set(kec))
+    assert set(kec) >= set(data.tps(["kode_kel"])["kode_kel"].str[:6])
+    assert len(kec) == 12 and len(plan) >= 10
+    assert len({p.kode_kab for p in plan}) < len(plan)                 # kabupaten cut at kecamatan borders
+
+
+def test_partitions_give_exactly_the_single_process_files(inputs, expected, tmp_path):
+    dataset, candidates = inputs
+    result, report = run_coverage(dataset, tmp_path / "work", max_voters=SMALL, candidates=candidates, **PARAMS)
+    assert report.figures["partitions_failed"] == 0 and report.figures["partitions"] >= 10
+    _same_files(expected, _written(result, tmp_path / "out"))
+    assert _analysis(tmp_path / "out") == _analysis(expected)
+    gaps = pd.read_csv(expected / "gaps.csv", dtype=str)
+    assert {"rt_no_tps_nearby", "kelurahan_without_tps", "tps_location_unreliable", "tps_unplaced",
+            "overloaded_tps"} <= set(gaps["reason"])
+    assert (gaps["detail"].str.contains("another kelurahan")).any()      # a TPS across the border is in reach
+    assert len(pd.read_csv(expected / "suggestions.csv")) and len(pd.read_csv(expected / "merges.csv"))
