@@ -66,6 +66,9 @@ def find_nearest(snap: Snapshot, lon: float, lat: float, kode_kel: str | None) -
 def lookup_answer(snap: Snapshot, nik: str, kode_kel: str | None = None) -> dict:
     """The NIK lookup as a dict: found → ``your_tps``; otherwise the neutral answer.
 
+    A found answer names the voter's TPS as the DPT gives it (``kode_tps``); ``tps`` is its public
+    Feature, or ``None`` while that TPS is not in the published TPS list (a DPT may come before
+    the list is complete). Then no other TPS stands in for it: the nearest one is not the voter's.
     The neutral answer has the same keys whatever the reason, and lists the kelurahan of the
     kecamatan named by the NIK's region digits (if that kecamatan is in the store).
     """
@@ -74,13 +77,19 @@ def lookup_answer(snap: Snapshot, nik: str, kode_kel: str | None = None) -> dict
     result: LookupResult = snap.lookup()(nik, kode_kel)
     if result.found:
         return {"found": True, "label": "your_tps", "nama_masked": result.nama_masked,
-                "tps": tps_feature(snap, result.kode_tps) if result.kode_tps else None,
+                "kode_tps": result.kode_tps, "tps": _published_tps(snap, result.kode_tps),
                 "distance_m": result.distance_m, "located_by": result.located_by}
     areas = snap.areas()
     choices = areas.children(result.kode_kec) if result.kode_kec in areas else []
     return {"found": False, "label": "not_found",
             "kelurahan": [{"kode": a.kode, "nama": a.label} for a in choices],
             "nearest": nearest_answer(snap, result.nearest, basis="kelurahan")}
+
+
+def _published_tps(snap: Snapshot, kode_tps: str | None) -> dict | None:
+    """The Feature of the DPT's TPS, or None when the DPT names none or the TPS list lacks it."""
+    blob = snap.features("tps").get(kode_tps) if kode_tps else None
+    return orjson.loads(blob) if blob is not None else None
 
 
 def check_kelurahan(snap: Snapshot, kode: str) -> None:

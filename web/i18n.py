@@ -53,6 +53,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "location": ("Lokasi", "Location"),
     "precision": ("ketelitian ± {m} m", "accuracy ± {m} m"),
     "no_location": ("Lokasi TPS ini belum dipetakan.", "This TPS has not been mapped yet."),
+    "tps_unpublished": ("Keterangan TPS Anda (alamat dan lokasi) belum diterbitkan. Tanyakan kepada PPS "
+                        "setempat atau cek di cekdptonline.kpu.go.id.",
+                        "The details of your TPS (address and location) are not published yet. Ask your "
+                        "local PPS office or check cekdptonline.kpu.go.id."),
     "not_found_title": ("Data tidak dapat ditampilkan", "No result to show"),
     "not_found_text": ("Kami tidak dapat menampilkan TPS untuk NIK ini. Periksa kembali NIK Anda, "
                        "atau tanyakan kepada PPS/KPU setempat, atau cek di cekdptonline.kpu.go.id.",

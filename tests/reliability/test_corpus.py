@@ -215,11 +215,9 @@ def _assert_inert(bodies: dict[str, str]) -> None:
         assert not re.search(r"<script>alert\(|<(img|svg)[^>]*on(error|load)=", text), where
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "web/answers.lookup_answer calls tps_feature() for the voter's DPT TPS and lets its NotFoundError out: "
-    "a voter whose TPS is not in the TPS list (the DPT loader keeps such rows with a warning) gets "
-    "404 'no TPS … in the store' from /api/v1/lookup and /cari; expected the found answer with tps null"))
 def test_a_voter_whose_tps_is_not_in_the_list_is_still_found(tmp_path):
+    from tests.web.conftest import csrf_from
+
     cli = Cli("gpkg", tmp_path / "home", None)
     base = corpus.base_files(tmp_path / "base")
     cli.ok("load", "boundaries", base["kelurahan"], "--level", "kelurahan")
@@ -232,7 +230,17 @@ def test_a_voter_whose_tps_is_not_in_the_list_is_still_found(tmp_path):
     assert report["rows_loaded"] == 4 and report["warnings_by_reason"]
     client = _officer_client(cli, tmp_path)
     answer = client.post("/api/v1/lookup", json={"nik": rows[0][0]})
-    assert answer.status_code == 200 and answer.get_json()["found"] is True
+    assert answer.status_code == 200
+    assert {k: answer.get_json()[k] for k in ("found", "label", "kode_tps", "tps", "distance_m")} == {
+        "found": True, "label": "your_tps", "kode_tps": rows[0][8] + "007", "tps": None, "distance_m": None}
+    listed = client.post("/api/v1/lookup", json={"nik": rows[1][0]}).get_json()      # a TPS of the list
+    assert listed["tps"]["id"] == listed["kode_tps"] == rows[1][8] + rows[1][9].zfill(3)
+    # The page says the TPS details are not published, and shows no other TPS as the voter's.
+    token = csrf_from(client.get("/").get_data(as_text=True))
+    page = client.post("/cari", data={"nik": rows[0][0], "csrf_token": token})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "TPS Anda" in html and "TPS 007" in html
+    assert "belum diterbitkan" in html and "/tps/" not in html and rows[0][0] not in html
 
 
 def _officer_client(cli: Cli, tmp_path: Path):
