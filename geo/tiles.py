@@ -1,7 +1,10 @@
-"""Web Mercator XYZ tiles: z/x/y arithmetic, per-zoom aggregation, GeoJSON and MVT tiles.
+"""Web Mercator XYZ tiles of a layer: per-zoom aggregation, feature caps, GeoJSON and MVT tiles.
 
 Tiles follow the XYZ scheme of OpenStreetMap/Leaflet (EPSG:3857, ``y`` counted from the north).
-A point on a tile edge belongs to the tile east/south of the edge (within 1e-9 tile widths).
+A point on a tile edge belongs to the tile east/south of the edge (within 1e-9 tile widths). The
+z/x/y arithmetic lives in :mod:`geo.tile_grid`; its public names (``mercator``, ``lonlat``,
+``lonlat_to_tile``, ``tile_bounds``, ``tiles_covering``, ``check_tile``, ``grid_aggregate`` and
+the constants) are re-exported here, so ``tiles.tile_bounds`` keeps working.
 
 A :class:`TileIndex` holds one layer, pre-serialised once: each tile is then a filter of the
 features whose position lies in the tile grown by ``buffer/extent`` of its width on every side
@@ -39,81 +42,30 @@ import pandas as pd
 import shapely
 
 from geo import geojson
+from geo.tile_grid import (  # noqa: F401  (re-exported: the public z/x/y arithmetic of geo.tiles)
+    BUFFER,
+    EXTENT,
+    MAX_LAT,
+    MAX_ZOOM,
+    bbox_tiles,
+    check_tile,
+    check_zoom,
+    grid_aggregate,
+    group_sums,
+    lonlat,
+    lonlat_to_tile,
+    mercator,
+    snap,
+    tile_bounds,
+    tiles_covering,
+)
 
-EXTENT = 4096
-BUFFER = 64
-MAX_LAT = 85.0511287798066
 DEFAULT_ZOOMS = tuple(range(10, 18))
 AGGREGATE_BELOW = 13
 FEATURE_CAP = 2000
 GRID_CELLS = 8
-_SNAP = 1e-9
 TILE_PROPERTIES = {"tps": ("kode_tps", "kode_kel", "no_tps", "alamat", "rw", "rt", "dpt",
                            "akses_disabilitas", "location_source", "precision_m")}
-
-
-# --- z/x/y arithmetic ---------------------------------------------------------------------------
-
-def mercator(lon, lat) -> tuple[np.ndarray, np.ndarray]:
-    """Normalised Web Mercator coordinates in [0, 1] (x east, y south) of lon/lat degrees."""
-    lon = np.asarray(lon, dtype=float)
-    lat = np.clip(np.asarray(lat, dtype=float), -MAX_LAT, MAX_LAT)
-    mx = (lon + 180.0) / 360.0
-    my = (1.0 - np.arcsinh(np.tan(np.radians(lat))) / math.pi) / 2.0
-    return mx, my
-
-
-def lonlat(mx, my) -> tuple[np.ndarray, np.ndarray]:
-    """Inverse of :func:`mercator`: lon/lat degrees of normalised Web Mercator coordinates."""
-    mx = np.asarray(mx, dtype=float)
-    my = np.asarray(my, dtype=float)
-    return mx * 360.0 - 180.0, np.degrees(np.arctan(np.sinh(math.pi * (1.0 - 2.0 * my))))
-
-
-def lonlat_to_tile(lon, lat, z: int) -> tuple[np.ndarray, np.ndarray]:
-    """Tile column ``x`` and row ``y`` (int64 arrays) holding each lon/lat point at zoom ``z``."""
-    _check_zoom(z)
-    mx, my = mercator(lon, lat)
-    n = 2 ** z
-    tx, ty = _snap(mx * n), _snap(my * n)
-    return (np.clip(np.floor(tx), 0, n - 1).astype(np.int64),
-            np.clip(np.floor(ty), 0, n - 1).astype(np.int64))
-
-
-def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
-    """(west, south, east, north) of tile ``z/x/y`` in degrees (EPSG:4326)."""
-    check_tile(z, x, y)
-    n = 2 ** z
-    (west, east), (north, south) = lonlat(np.array([x, x + 1]) / n, np.array([y, y + 1]) / n)
-    return float(west), float(south), float(east), float(north)
-
-
-def tiles_covering(bounds: tuple[float, float, float, float], z: int) -> list[tuple[int, int, int]]:
-    """Every tile ``(z, x, y)`` meeting the lon/lat box (west, south, east, north), x then y order."""
-    west, south, east, north = bounds
-    if west > east or south > north:
-        raise ValueError(f"bounds must be (west, south, east, north), got {bounds}")
-    xs, ys = lonlat_to_tile([west, east], [north, south], z)
-    return [(z, x, y) for x in range(int(xs[0]), int(xs[1]) + 1) for y in range(int(ys[0]), int(ys[1]) + 1)]
-
-
-def check_tile(z: int, x: int, y: int) -> None:
-    """Raise ``ValueError`` unless ``z/x/y`` is a valid XYZ tile (0 <= x, y < 2**z)."""
-    _check_zoom(z)
-    n = 2 ** z
-    if not (0 <= x < n and 0 <= y < n):
-        raise ValueError(f"tile {z}/{x}/{y} does not exist: x and y must be in 0..{n - 1} at zoom {z}")
-
-
-def _check_zoom(z: int) -> None:
-    if not isinstance(z, (int, np.integer)) or not 0 <= z <= 24:
-        raise ValueError(f"zoom must be an integer in 0..24, got {z!r}")
-
-
-def _snap(t: np.ndarray) -> np.ndarray:
-    # Tile edges computed from degrees land within rounding error of an integer: put them on it.
-    r = np.round(t)
-    return np.where(np.abs(t - r) < _SNAP, r, t)
 
 
 # --- options and selections ---------------------------------------------------------------------
@@ -149,7 +101,7 @@ class TileOptions:
 
     def __post_init__(self):
         for z in self.zooms:
-            _check_zoom(z)
+            check_zoom(z)
         if self.aggregate_by not in ("kelurahan", "grid"):
             raise ValueError(f"aggregate_by must be 'kelurahan' or 'grid', got {self.aggregate_by!r}")
         if self.grid_cells < 1 or not 0 <= self.buffer < self.extent:
@@ -295,15 +247,15 @@ class TileIndex:
 
     def tiles(self, z: int) -> list[tuple[int, int]]:
         """The non-empty tiles ``(x, y)`` of zoom ``z``, sorted."""
-        _check_zoom(z)
+        check_zoom(z)
         feats, _ = self._source(z)
         n, b = 2 ** z, self.options.buffer / self.options.extent
         if feats.is_point:
-            tx, ty = _snap(feats.mx * n), _snap(feats.my * n)
+            tx, ty = snap(feats.mx * n), snap(feats.my * n)
             xs = np.concatenate([np.floor(tx - b), np.floor(tx + b)] * 2)
             ys = np.concatenate([np.floor(ty - b)] * 2 + [np.floor(ty + b)] * 2)
         else:
-            xs, ys = _bbox_tiles(feats.bounds * n, b)
+            xs, ys = bbox_tiles(feats.bounds * n, b)
         ok = (xs >= 0) & (xs < n) & (ys >= 0) & (ys < n)
         keys = np.unique(xs[ok].astype(np.int64) * n + ys[ok].astype(np.int64))
         out = list(zip((keys // n).tolist(), (keys % n).tolist()))
@@ -348,7 +300,7 @@ class TileIndex:
         if feats.is_point:
             lo, hi = np.searchsorted(feats.mx[feats.order], [(x - b - 1e-6) / n, (x + 1 + b + 1e-6) / n])
             cand = feats.order[lo:hi]
-            tx, ty = _snap(feats.mx[cand] * n), _snap(feats.my[cand] * n)
+            tx, ty = snap(feats.mx[cand] * n), snap(feats.my[cand] * n)
             inside = (tx >= x - b) & (tx < x + 1 + b) & (ty >= y - b) & (ty < y + 1 + b)
             return np.sort(cand[inside])
         bb = feats.bounds * n
@@ -373,7 +325,7 @@ class TileIndex:
 def _kelurahan_groups(tps: gpd.GeoDataFrame, mx, my, weights, areas) -> _Features:
     kode = tps["kode_kel"].astype("string").fillna("").to_numpy(dtype=object)
     keys, inv = np.unique(kode, return_inverse=True)
-    gx, gy, count, dpt, known = _group_sums(inv, len(keys), mx, my, weights)
+    gx, gy, count, dpt, known = group_sums(inv, len(keys), mx, my, weights)
     names = np.full(len(keys), None, dtype=object)
     if areas is not None and len(areas):
         areas = areas.drop_duplicates("kode")
@@ -390,44 +342,11 @@ def _kelurahan_groups(tps: gpd.GeoDataFrame, mx, my, weights, areas) -> _Feature
     return _point_features(ids[order], gx[order], gy[order], [props[i] for i in order])
 
 
-def grid_aggregate(mx: np.ndarray, my: np.ndarray, z: int, cells: int,
-                   weights: tuple[np.ndarray, ...] = ()) -> tuple[np.ndarray, ...]:
-    """Group points into the ``cells`` x ``cells`` grid of every zoom-``z`` tile.
-
-    Parameters
-    ----------
-    mx, my : ndarray
-        Normalised Web Mercator positions (:func:`mercator`).
-    z, cells : int
-        Zoom and grid cells per tile side (a cell is ``256 / cells`` screen pixels).
-    weights : tuple of ndarray
-        Per-point values summed per cell (e.g. DPT).
-
-    Returns
-    -------
-    tuple of ndarray
-        ``(keys, mx, my, count, *sums)`` per non-empty cell, keys ascending (``row * side + column``,
-        ``side = 2**z * cells``); ``mx``/``my`` are the mean position of the cell's points.
-    """
-    side = (2 ** z) * cells
-    cx = np.clip(np.floor(mx * side), 0, side - 1).astype(np.int64)
-    cy = np.clip(np.floor(my * side), 0, side - 1).astype(np.int64)
-    keys, inv = np.unique(cy * side + cx, return_inverse=True)
-    return (keys, *_group_sums(inv, len(keys), mx, my, weights))
-
-
 def _grid_aggregates(feats: _Features, weights, z: int, cells: int) -> _Features:
     keys, gx, gy, count, dpt, known = grid_aggregate(feats.mx, feats.my, z, cells, weights)
     props = [{"kind": "grid", "tps_count": int(c), "dpt_total": int(d), "dpt_known": int(k)}
              for c, d, k in zip(count, dpt, known)]
     return _point_features(keys, gx, gy, props)
-
-
-def _group_sums(inv, n, mx, my, weights):
-    count = np.bincount(inv, minlength=n)
-    gx = np.bincount(inv, weights=mx, minlength=n) / np.maximum(count, 1)
-    gy = np.bincount(inv, weights=my, minlength=n) / np.maximum(count, 1)
-    return (gx, gy, count, *(np.round(np.bincount(inv, weights=w, minlength=n)) for w in weights))
 
 
 def _point_features(ids, mx, my, props) -> _Features:
@@ -441,18 +360,6 @@ def _point_features(ids, mx, my, props) -> _Features:
 
 
 # --- helpers --------------------------------------------------------------------------------
-
-def _bbox_tiles(bb: np.ndarray, b: float) -> tuple[np.ndarray, np.ndarray]:
-    x0, y0 = np.floor(bb[:, 0] - b).astype(np.int64), np.floor(bb[:, 1] - b).astype(np.int64)
-    x1, y1 = np.floor(bb[:, 2] + b).astype(np.int64), np.floor(bb[:, 3] + b).astype(np.int64)
-    xs, ys = [], []
-    for a, c, d, e in zip(x0, x1, y0, y1):
-        gx, gy = np.meshgrid(np.arange(a, c + 1), np.arange(d, e + 1), indexing="ij")
-        xs.append(gx.ravel())
-        ys.append(gy.ravel())
-    empty = np.empty(0, dtype=np.int64)
-    return (np.concatenate(xs), np.concatenate(ys)) if xs else (empty, empty)
-
 
 def _int_ids(keys: pd.Series) -> np.ndarray:
     digits = keys.astype("string").str.replace("-", "", regex=False)

@@ -1,9 +1,9 @@
-"""geo.tiles: XYZ arithmetic at tile edges over Jakarta, aggregation, caps, GeoJSON/MVT agreement."""
+"""geo.tiles: selection at tile edges and buffers, aggregation, caps, GeoJSON/MVT agreement (the z/x/y
+arithmetic itself: tests/geo/test_tile_grid.py)."""
 
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import geopandas as gpd
@@ -42,13 +42,6 @@ def index(tps, kelurahan) -> TileIndex:
     return TileIndex.from_frame(tps, "tps", areas=kelurahan)
 
 
-def _osm_tile(lon: float, lat: float, z: int) -> tuple[int, int]:
-    # The OpenStreetMap wiki formula, as an independent reference.
-    n = 2 ** z
-    rad = math.radians(lat)
-    return int((lon + 180.0) / 360.0 * n), int((1.0 - math.log(math.tan(rad) + 1 / math.cos(rad)) / math.pi) / 2.0 * n)
-
-
 def _points(lon, lat, kode_kel="3171011001", dpt=250) -> gpd.GeoDataFrame:
     lon, lat = np.atleast_1d(lon), np.atleast_1d(lat)
     no = np.arange(1, len(lon) + 1)
@@ -56,65 +49,6 @@ def _points(lon, lat, kode_kel="3171011001", dpt=250) -> gpd.GeoDataFrame:
     frame = pd.DataFrame({"kode_kel": kode_kel, "no_tps": no, "dpt": dpt})
     frame["kode_tps"] = frame["kode_kel"] + pd.Series(no).map("{:03d}".format)
     return conform(gpd.GeoDataFrame(frame, geometry=shapely.points(lon, lat), crs=4326), "tps")
-
-
-# --- arithmetic -----------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("lon, lat", [(106.8272, -6.1754), (106.39, -6.38), (106.98, -5.19), (106.6, -5.74)])
-@pytest.mark.parametrize("z", [10, 13, 17])
-def test_lonlat_to_tile_matches_the_osm_formula(lon, lat, z):
-    x, y = tiles.lonlat_to_tile(lon, lat, z)
-    assert (int(x), int(y)) == _osm_tile(lon, lat, z)
-
-
-@pytest.mark.parametrize("z", range(10, 18))
-def test_tile_edges_across_jakarta_belong_east_and_south(z):
-    for _, x, y in tiles.tiles_covering(JAKARTA_BOUNDS, z)[:: max(1, 4 ** (z - 10) // 8)]:
-        west, south, east, north = tiles.tile_bounds(z, x, y)
-        assert 105.5 < west < east < 107.5 and -7 < south < north < -4.5  # antimeridian-free
-        assert tuple(map(int, tiles.lonlat_to_tile(west, north, z))) == (x, y)
-        assert tuple(map(int, tiles.lonlat_to_tile(east, south, z))) == (x + 1, y + 1)
-        w, h = east - west, north - south
-        assert tuple(map(int, tiles.lonlat_to_tile(west + w * 1e-6, north - h * 1e-6, z))) == (x, y)
-        assert tuple(map(int, tiles.lonlat_to_tile(west - w * 1e-6, north + h * 1e-6, z))) == (x - 1, y - 1)
-        assert tiles.tile_bounds(z, x + 1, y)[0] == east
-        assert tiles.tile_bounds(z, x, y + 1)[3] == pytest.approx(south, abs=1e-12)
-
-
-def test_tile_bounds_are_contiguous_and_centres_round_trip():
-    z = 14
-    for _, x, y in tiles.tiles_covering((106.80, -6.22, 106.86, -6.16), z):
-        west, south, east, north = tiles.tile_bounds(z, x, y)
-        assert tiles.tile_bounds(z, x, y + 1)[3] == pytest.approx(south, abs=1e-12)
-        cx, cy = tiles.lonlat_to_tile((west + east) / 2, (south + north) / 2, z)
-        assert (int(cx), int(cy)) == (x, y)
-
-
-def test_tiles_covering_counts_the_whole_box():
-    covering = tiles.tiles_covering(JAKARTA_BOUNDS, 12)
-    xs = {x for _, x, _ in covering}
-    ys = {y for _, _, y in covering}
-    assert len(covering) == len(xs) * len(ys)
-    assert covering == sorted(covering)
-    assert (12, *map(int, tiles.lonlat_to_tile(106.8272, -6.1754, 12))) in covering
-
-
-def test_world_edges_stay_in_range():
-    x, y = tiles.lonlat_to_tile([180.0, -180.0], [-90.0, 90.0], 3)
-    assert x.tolist() == [7, 0] and y.tolist() == [7, 0]
-
-
-@pytest.mark.parametrize("z, x, y", [(14, -1, 0), (14, 0, 16384), (25, 0, 0), (-1, 0, 0)])
-def test_invalid_tiles_raise(z, x, y):
-    with pytest.raises(ValueError):
-        tiles.check_tile(z, x, y)
-
-
-def test_mercator_round_trips():
-    lon, lat = np.array([106.8, 106.39, 106.98]), np.array([-6.2, -6.38, -5.19])
-    back_lon, back_lat = tiles.lonlat(*tiles.mercator(lon, lat))
-    np.testing.assert_allclose(back_lon, lon, atol=1e-9)
-    np.testing.assert_allclose(back_lat, lat, atol=1e-9)
 
 
 # --- selection and buffer -------------------------------------------------------------------------

@@ -45,9 +45,6 @@ lons = st.floats(-180, 180, exclude_max=True, allow_nan=False)
 lats = st.floats(-tiles.MAX_LAT + 1e-6, tiles.MAX_LAT - 1e-6, allow_nan=False)
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "hypothesis found a floating-point edge: a point at a tile's bound maps back to the neighbouring tile "
-    "(e.g. (0, 211) vs (0, 212)); geo/tiles.py bounds/lonlat_to_tile round trip needs a tolerance fix"))
 @FAST
 @given(tile_ids())
 def test_a_tile_contains_its_interior_and_its_bounds_round_trip(tile):
