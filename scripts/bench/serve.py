@@ -225,6 +225,19 @@ def run_python(port: int, path: str, duration: int, nearest: bool) -> dict:
             "client": "python threads x8"}
 
 
+def ensure_wrk() -> bool:
+    """Install Debian's ``wrk`` when missing and running as root (nothing installed by hand survives a
+    fresh machine); ``False`` when it is still missing (the Python client is used then)."""
+    if shutil.which("wrk"):
+        return True
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        print("bench: installing Debian wrk", file=sys.stderr)
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run(["apt-get", "update", "-qq"], env=env, check=False, stdout=subprocess.DEVNULL)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], env=env, check=False, stdout=subprocess.DEVNULL)
+    return shutil.which("wrk") is not None
+
+
 def measure(port: int, path: str, duration: int, workdir: Path, *, nearest: bool = False) -> dict:
     for _ in range(20):                                   # warm the worker caches
         get(port, path if not nearest else "/api/v1/nearest?lat=-6.2&lon=106.8", {"Accept-Encoding": "gzip"})
@@ -242,6 +255,7 @@ def main() -> None:
     ap.add_argument("--db", default=os.environ.get("PETATPS_TEST_DB"), help="PostGIS URL (else a GeoPackage)")
     args = ap.parse_args()
     duration = args.duration or (3 if args.quick else 10)
+    ensure_wrk()
     frames = city("3171" if args.quick else None)
     z, x, y, dense = densest_tile(frames["tps"])
     figures = {"load_average_before": round(os.getloadavg()[0], 2), "tps": len(frames["tps"]), "kelurahan": len(frames["kelurahan"]), "tile": f"{z}/{x}/{y}",
