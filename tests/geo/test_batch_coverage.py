@@ -12,6 +12,7 @@ on the whole dataset at once, written by :func:`geo.coverage_report.write_covera
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -22,7 +23,6 @@ import time
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import pytest
 import shapely
@@ -41,6 +41,7 @@ from tests.geo.test_batch import Cluster
 
 KEY = b"test-batch-coverage-key"
 SMALL = 2_000          # voters per partition: most kecamatan their own partition
+BIG = 4_000            # fewer partitions (faster), still kabupaten cut at kecamatan borders
 VERSION = "2026-01-01T00:00:00"
 PARAMS = {"threshold_m": 150.0, "max_per_tps": 250}
 
@@ -135,6 +136,7 @@ def test_partitions_give_exactly_the_single_process_files(inputs, expected, tmp_
     dataset, candidates = inputs
     result, report = run_coverage(dataset, tmp_path / "work", max_voters=SMALL, candidates=candidates, **PARAMS)
     assert report.figures["partitions_failed"] == 0 and report.figures["partitions"] >= 10
+    assert report.figures["totals"]["counts_from_elsewhere"] > 0          # voters registered across a border
     _same_files(expected, _written(result, tmp_path / "out"))
     assert _analysis(tmp_path / "out") == _analysis(expected)
     gaps = pd.read_csv(expected / "gaps.csv", dtype=str)
@@ -142,3 +144,99 @@ def test_partitions_give_exactly_the_single_process_files(inputs, expected, tmp_
             "overloaded_tps"} <= set(gaps["reason"])
     assert (gaps["detail"].str.contains("another kelurahan")).any()      # a TPS across the border is in reach
     assert len(pd.read_csv(expected / "suggestions.csv")) and len(pd.read_csv(expected / "merges.csv"))
+
+
+def fail_in(kab: str, task, inputs, **kwargs):
+    """``task``, failing in one kabupaten."""
+    if inputs.kecamatan[0].startswith(kab):
+        raise RuntimeError(f"disk full in {kab}")
+    return task(inputs, **kwargs)
+
+
+@pytest.mark.slow
+def test_a_failing_partition_is_reported_by_region_code_and_a_rerun_resumes(inputs, expected, tmp_path,
+                                                                         monkeypatch):
+    import geo.batch_coverage as bc
+
+    dataset, candidates = inputs
+    plan, work = coverage_plan(Dataset(dataset), BIG), tmp_path / "work"
+    kab = plan[0].kode_kab
+    monkeypatch.setattr(bc, "coverage_task", functools.partial(fail_in, kab, bc.coverage_task))
+    result, report = run_coverage(dataset, work, max_voters=BIG, retries=0, candidates=candidates, **PARAMS)
+    assert result is None and {f["kode_kab"] for f in report.figures["failed"]} == {kab}
+    assert "disk full" in report.figures["failed"][0]["error"]
+    monkeypatch.undo()
+    result, report = run_coverage(dataset, work, max_voters=BIG, candidates=candidates, **PARAMS)
+    assert report.figures["partitions_run"] == sum(p.kode_kab == kab for p in plan)
+    assert report.figures["counts"]["partitions_resumed"] == len(plan)
+    _same_files(expected, _written(result, tmp_path / "out"))
+    _, other = run_coverage(dataset, work, max_voters=BIG, candidates=candidates, threshold_m=300.0,
+                            max_per_tps=250)
+    assert other.figures["partitions_run"] == len(plan) and other.figures["counts"]["partitions_resumed"] == len(plan)
+
+
+def test_the_default_path_never_imports_dask(inputs, tmp_path):
+    code = ("import sys; from geo.batch_coverage import run_coverage; "
+            "r, rep = run_coverage(sys.argv[1], sys.argv[2], max_voters=10**7); "
+            "assert r is not None and rep.figures['partitions_failed'] == 0; "
+            "import geo.steps, web.cli_commands; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))")
+    done = subprocess.run([sys.executable, "-c", code, str(inputs[0]), str(tmp_path / "work")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+# --- on a real dask.distributed cluster (separate processes on 127.0.0.1) --------------------------
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    pytest.importorskip("distributed")
+    c = Cluster(tmp_path_factory.mktemp("dask"))
+    try:
+        c.add_worker()
+        c.add_worker()
+        c.client(2).close()
+        yield c
+    finally:
+        c.close()
+
+
+@pytest.mark.slow
+def test_a_distributed_run_gives_exactly_the_single_process_files(inputs, expected, cluster, tmp_path):
+    dataset, candidates = inputs
+    result, report = run_coverage(dataset, tmp_path / "work", scheduler=str(cluster.file), max_voters=BIG,
+                                  candidates=candidates, **PARAMS)
+    assert report.figures["workers"] >= 2 and report.figures["partitions_failed"] == 0
+    _same_files(expected, _written(result, tmp_path / "out"))
+    pids = {json.loads(p.read_text())["pid"] for p in (tmp_path / "work").glob("*/kode_kab=*/_part-*.json")}
+    assert len(pids) >= 2 and os.getpid() not in pids                # ran in the worker processes
+
+
+@pytest.mark.slow
+def test_killing_a_worker_mid_run_still_completes_with_identical_files(inputs, expected, cluster, tmp_path):
+    dataset, candidates = inputs
+    victim = cluster.add_worker()
+    client = cluster.client(3)
+    try:
+        addr = next(a for a, pid in client.run(os.getpid).items() if pid == victim.pid)
+        result: dict = {}
+        runner = threading.Thread(target=lambda: result.update(zip(("result", "report"), run_coverage(
+            dataset, tmp_path / "work", scheduler=str(cluster.file), max_voters=SMALL, candidates=candidates,
+            **PARAMS))))
+        runner.start()
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not client.processing().get(addr):
+            time.sleep(0.01)
+        running = client.processing().get(addr)
+        assert running, "the batch never ran a partition on the worker to kill"
+        os.kill(victim.pid, signal.SIGKILL)
+        runner.join(timeout=300)
+    finally:
+        client.close()
+    assert victim.wait(timeout=10) == -signal.SIGKILL
+    assert result["report"].figures["partitions_failed"] == 0
+    _same_files(expected, _written(result["result"], tmp_path / "out"))
+    _, kab, part, _ = running[0].split("-")                  # key petatps-<kab>-<part>-<run>
+    redone = json.loads((tmp_path / "work" / "coverage" / f"kode_kab={kab}" / f"_part-{part}.json").read_text())
+    assert redone["pid"] != victim.pid                       # the interrupted partition ran again elsewhere
