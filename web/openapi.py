@@ -22,6 +22,23 @@ _NEAREST = {"type": "object", "required": ["label", "tps", "distance_m", "basis"
                            "kode_kel": {"type": "string", "nullable": True},
                            "basis": {"type": "string", "enum": ["location", "kelurahan"]}}}
 
+_LOOKUP = {"type": "object", "required": ["found", "label"],
+           "description": "found: the TPS the DPT assigns (label your_tps); otherwise the neutral answer "
+                          "(label not_found) with the kelurahan to choose from and a nearest TPS labelled as such",
+           "properties": {
+               "found": {"type": "boolean"},
+               "label": {"type": "string", "enum": ["your_tps", "not_found"]},
+               "nama_masked": {"type": "string", "nullable": True, "description": "the name masked, e.g. S**** R*****"},
+               "kode_tps": {"type": "string", "nullable": True, "description": "the TPS the DPT assigns"},
+               "tps": {"allOf": [{"$ref": "#/components/schemas/Feature"}], "nullable": True,
+                       "description": "that TPS as published; null while the TPS list does not hold it yet"},
+               "distance_m": {"type": "number", "nullable": True, "description": "straight-line metres"},
+               "located_by": {"type": "string", "nullable": True},
+               "kelurahan": {"type": "array", "items": {
+                   "type": "object", "required": ["kode", "nama"],
+                   "properties": {"kode": {"type": "string"}, "nama": {"type": "string"}}}},
+               "nearest": {"allOf": [{"$ref": "#/components/schemas/Nearest"}], "nullable": True}}}
+
 
 def openapi_document(max_limit: int, default_limit: int) -> dict:
     """The API description; ``max_limit`` is the server's largest page."""
@@ -69,11 +86,11 @@ def openapi_document(max_limit: int, default_limit: int) -> dict:
                                    "kode_kel": {"type": "string", "pattern": "^[0-9]{10}$",
                                                 "description": "kelurahan for the neutral answer's nearest TPS"}}}}}},
                 "responses": {"200": {"description": "found (label your_tps, masked name) or the neutral answer",
-                                      "content": {"application/json": {"schema": {"type": "object"}}}},
+                                      "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Lookup"}}}},
                               **_errors((400, 404, 415, 429))}}},
         },
         "components": {"schemas": {
-            "Problem": _PROBLEM, "Feature": _FEATURE, "Nearest": _NEAREST,
+            "Problem": _PROBLEM, "Feature": _FEATURE, "Nearest": _NEAREST, "Lookup": _LOOKUP,
             "FeatureCollection": {"type": "object", "required": ["type", "features"],
                                   "properties": {"type": {"type": "string", "enum": ["FeatureCollection"]},
                                                  "features": {"type": "array", "items": {"$ref": "#/components/schemas/Feature"}},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import orjson
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
@@ -9,6 +10,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (content_type_conformance, response_schema_conformance,
                                                status_code_conformance)
 
+from tests.web import city
 from tests.web.conftest import make_config
 from web.app import create_app
 
@@ -47,3 +49,17 @@ def test_document_lists_every_route(api_app):
     assert doc["openapi"].startswith("3.0")
     assert set(doc["paths"]) == {"/", "/conformance", "/collections", "/collections/{cid}", "/collections/{cid}/items",
                                  "/collections/{cid}/items/{fid}", "/nearest", "/lookup"}
+
+
+@pytest.mark.parametrize("body", [{"nik": "3171026106850005"}, {"nik": city.MISSING_NIK, "kode_kel": "3171021001"}],
+                         ids=["found", "neutral"])
+def test_lookup_answers_conform_to_the_lookup_schema(api_app, body):
+    # Random NIKs almost never hit the DPT: check a found and a neutral answer against the document.
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", api_app)
+    operation = schema["/lookup"]["POST"]
+    response = api_app.test_client().post("/api/v1/lookup", json=body)
+    assert response.status_code == 200 and response.json["found"] is (body.get("kode_kel") is None)
+    operation.validate_response(response)
+    response.set_data(orjson.dumps(dict(response.json, label="yours")))     # a label the document does not allow
+    with pytest.raises(Exception, match="yours"):
+        operation.validate_response(response)
