@@ -15,7 +15,9 @@ Tiles (:meth:`PostgisStore.tile`) select exactly the features :mod:`geo.tiles` s
 rows (positions computed with its formulas, so tile edges fall identically; only a point within a
 rounding error of a buffer edge could land differently if the libm of numpy and of PostgreSQL
 disagreed in the last bit): one statement per tile and format, ``ST_AsMVT`` or ``ST_AsGeoJSON``
-assembled into a FeatureCollection, read in autocommit (no BEGIN/COMMIT round trips). MVT points
+assembled into a FeatureCollection, read on a pool of its own in autocommit with binary results
+(one round trip per tile: no BEGIN/COMMIT, no ping, no hex-encoded bytea; psycopg prepares the
+statement from its fifth run on a connection). MVT points
 go straight to tile pixels as geo.tiles puts them (bit-identical geometry, no ST_Transform per
 point); polygons go through ``ST_AsMVTGeom(ST_Transform(geometry, 3857), ST_TileEnvelope(z, x, y),
 4096, 64)``.
@@ -148,7 +150,12 @@ class PostgisStore(Store):
         self._meta = sa.MetaData(schema=self.schema)
         self._tables = {layer: layer_table(layer, self._meta) for layer in LAYERS}
         self._meta_table, self._runs = meta_tables(self._meta)
-        self._tile_sql: dict[tuple[str, str, str], sql.Composed] = {}  # composed once per layer/kind/format
+        # Tile reads take their own pool: autocommit, no reset and no ping per checkout, so a tile is one
+        # round trip (a connection the server dropped is retried once, see _read_tile).
+        self._tile_engine = sa.create_engine(
+            self._url, connect_args={"connect_timeout": 10, "application_name": "petatps tiles"},
+            isolation_level="AUTOCOMMIT", pool_reset_on_return=None, pool_pre_ping=False)
+        self._tile_sql: dict[tuple[str, str, str], bytes] = {}  # rendered once per layer/kind/format
 
     # -- lifecycle ---------------------------------------------------------------------------
     def init(self) -> None:
@@ -183,6 +190,7 @@ class PostgisStore(Store):
 
     def close(self) -> None:
         self._engine.dispose()
+        self._tile_engine.dispose()
 
     # -- writes ------------------------------------------------------------------------------
     def load(self, layer: str, chunks: Iterable[pd.DataFrame]) -> int:
@@ -363,13 +371,16 @@ class PostgisStore(Store):
                   *, kode: str | None = None) -> tuple[bytes | None, TileSelection]:
         """:meth:`tile` and its :class:`geo.tiles.TileSelection` (ids, kind, capped, candidates)."""
         plan = pgrows.tile_plan(layer, z, x, y, fmt, options, kode)
-        with self._transaction(f"tile {layer} {plan.z}/{plan.x}/{plan.y}", autocommit=True) as conn, _cursor(conn) as cur:
+
+        def cut(cur: psycopg.Cursor) -> tuple[bytes | None, TileSelection]:
             kind = plan.source
             data, ids, candidates = self._cut(cur, plan, kind)
             if plan.points and candidates > plan.options.feature_cap:
                 kind = "grid"  # a point tile over its cap shows the grid aggregates of its zoom: no TPS lost
                 data, ids, _ = self._cut(cur, plan, kind)
-        return data, pgrows.selection(plan, kind, ids, candidates)
+            return data, pgrows.selection(plan, kind, ids, candidates)
+
+        return self._read_tile(f"tile {layer} {plan.z}/{plan.x}/{plan.y}", cut)
 
     def tiles(self, layer: str, z: int, options: TileOptions | None = None, *,
               kode: str | None = None) -> list[tuple[int, int]]:
@@ -400,12 +411,38 @@ class PostgisStore(Store):
         if key not in self._tile_sql:
             names = pgrows.property_names(plan.layer, kind)
             source, order = self._tile_source(plan.layer, kind, names), "key" if kind == "features" else "id"
-            self._tile_sql[key] = _tile(source, plan.points, names, order, plan.fmt)
-        cur.execute(self._tile_sql[key], plan.params(kind))
+            self._tile_sql[key] = _tile(source, plan.points, names, order, plan.fmt).as_bytes(cur)
+        cur.execute(self._tile_sql[key], plan.params(kind))  # prepared by psycopg from the 5th run
         candidates, ids, data = cur.fetchone()
         if isinstance(data, str):
             data = data.encode()
         return (bytes(data) if data else None), list(ids or ()), int(candidates)
+
+    def _read_tile(self, action: str, run):
+        """``run(cursor)`` on a pooled autocommit connection (binary results: the tile bytes travel
+        as they are, not hex-encoded). A connection the server closed (e.g. a restart) is discarded
+        and the read tried once more on a fresh one; other database failures become StoreError."""
+        for attempt in (1, 2):
+            try:
+                raw = self._tile_engine.raw_connection()
+            except sa.exc.DBAPIError as exc:
+                raise StoreError(f"cannot connect to {self.describe()}: {_reason(exc, self._url)}") from None
+            driver = raw.driver_connection
+            try:
+                with driver.cursor(binary=True) as cur:
+                    return run(cur)
+            except psycopg.OperationalError as exc:
+                dropped = driver.closed
+                raw.invalidate()
+                if attempt == 1 and dropped:
+                    continue
+                raise StoreError(f"{action} in {self.describe()}: {_reason(exc, self._url)}") from exc
+            except psycopg.Error as exc:
+                hint = " (run init first)" if isinstance(exc, psycopg.errors.UndefinedTable) else ""
+                raise StoreError(f"{action} in {self.describe()}: {_reason(exc, self._url)}{hint}") from exc
+            finally:
+                raw.close()
+        raise AssertionError("unreachable")
 
     def _tile_source(self, layer: str, kind: str, names: tuple[str, ...]) -> sql.Composed:
         if kind == "kelurahan":

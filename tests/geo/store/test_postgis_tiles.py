@@ -296,3 +296,20 @@ def test_only_public_layers_are_tiled(pg, layer, error):
 def test_bad_format_or_area_code_is_an_input_error(pg, kwargs):
     with pytest.raises(InputError):
         pg.tile("tps", 14, 13058, 8472, **kwargs)
+
+
+# --- the tile connections ---------------------------------------------------------------------------
+
+def test_a_tile_read_survives_a_dropped_connection_and_reuses_one_connection(pg, pg_url):
+    z, x, y = 14, *map(int, tiles.lonlat_to_tile(*EDGE_AT, 14))
+    before = [pg.tile("tps", z, x, y, "mvt") for _ in range(7)]      # prepared from the 5th run
+    assert before[0] is not None and len(set(before)) == 1
+    engine = sa.create_engine(pg_url)
+    with engine.begin() as conn:                                      # as a server restart would
+        ended = conn.execute(sa.text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                     "WHERE application_name = 'petatps tiles' AND datname = current_database() "
+                                     "AND pid <> pg_backend_pid()")).scalar_one()
+    engine.dispose()
+    assert ended >= 1
+    assert pg.tile("tps", z, x, y, "mvt") == before[0]                # retried once on a fresh connection
+    assert pg.tile_data("tps", z, x, y, "geojson")[1].ids == pg.tile_data("tps", z, x, y, "mvt")[1].ids
