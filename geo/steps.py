@@ -267,7 +267,9 @@ class _ChunkWriter:
 def coverage_step(store: Store, out_dir: str | Path, *, kode: str | None = None, threshold_m: float = 500.0,
                   max_per_tps: int = 300, candidates: str | Path | None = None,
                   stages: str | Path | None = None, network: str | Path | None = None,
-                  basemap_url: str | None = None, basemap_attribution: str | None = None) -> Report:
+                  basemap_url: str | None = None, basemap_attribution: str | None = None,
+                  workers: int | None = None, scheduler: str | None = None,
+                  dataset: str | Path | None = None, max_voters: int | None = None) -> Report:
     """Coverage for officers: per-TPS load, per-RT/RW distances, gaps, siting suggestions, report files.
 
     Without voters in the store (e.g. the public TPS list with DPT counts only) the TPS loads come from
@@ -279,11 +281,24 @@ def coverage_step(store: Store, out_dir: str | Path, *, kode: str | None = None,
         Folder for tps.csv, gaps.csv, coverage.gpkg, coverage_*.geojson and index.html.
     stages : path, optional
         CSV of counts per kelurahan (``kode_kel``) or RW (``kode_kel``, ``rw``): ``population``, ``dps``, ``dpt``.
+    workers, scheduler, max_voters : optional
+        Partition by region code (at most ``max_voters`` voters per partition) on a local Dask cluster of ``workers`` processes or on the
+        ``dask.distributed`` scheduler at ``scheduler`` (:mod:`geo.batch_coverage`); the same files.
+        The store is exported once per data version to ``dataset`` (default ``<out_dir>-dataset``),
+        the partitions go to ``<out_dir>-partitions`` (exact counts: keep both private).
     """
     from geo import maps
     from geo.coverage import coverage
     from geo.coverage_report import write_coverage
 
+    if workers or scheduler:
+        if kode or network:
+            raise InputError("coverage on Dask runs on the whole store: no kode or road network")
+        base = maps.BaseMap(url=basemap_url or maps.OSM.url, attribution=basemap_attribution or maps.OSM.attribution)
+        return _coverage_batch(store, Path(out_dir), dataset=dataset, scheduler=scheduler, workers=workers,
+                               threshold_m=threshold_m, max_per_tps=max_per_tps, base=base, max_voters=max_voters,
+                               candidates=read_candidates(candidates) if candidates else None,
+                               stages=_read_stages(stages) if stages else None)
     tps = store.read("tps", kode=kode)
     if tps.empty:
         raise NotFoundError(f"no TPS in the store{' for ' + kode if kode else ''}: load and geocode TPS first")
@@ -298,6 +313,34 @@ def coverage_step(store: Store, out_dir: str | Path, *, kode: str | None = None,
     report = result.report
     report.figures["files"] = written.figures
     report.figures["out"] = str(out_dir)
+    store.record_run(report.to_dict())
+    return report.finish()
+
+
+def _coverage_batch(store: Store, out_dir: Path, *, dataset, scheduler, workers, threshold_m, max_per_tps, base,
+                    max_voters, candidates, stages) -> Report:
+    """:func:`coverage_step` partitioned on Dask: export (once per data version), run, write the same files."""
+    from geo.batch_coverage import run_coverage
+    from geo.batch_data import Dataset, export_store
+    from geo.coverage_report import write_coverage
+
+    if not store.counts().get("voters"):
+        raise NotFoundError("no voters in the store: --workers/--scheduler partition the voter list; "
+                            "run coverage without them for loads from the TPS DPT counts")
+    dataset = Path(dataset) if dataset else out_dir.with_name(out_dir.name + "-dataset")
+    if not dataset.exists() or Dataset(dataset).data_version() != store.data_version() \
+            or "location_source" not in Dataset(dataset).tps_columns():        # older datasets: TPS codes only
+        export_store(store, dataset)
+    result, report = run_coverage(dataset, out_dir.with_name(out_dir.name + "-partitions"), threshold_m=threshold_m,
+                                  max_per_tps=max_per_tps, candidates=candidates, stages=stages,
+                                  scheduler=scheduler, workers=workers,
+                                  **({"max_voters": max_voters} if max_voters else {}))
+    if result is None:
+        raise StoreError(f"{report.figures['partitions_failed']} partition(s) failed after retries: "
+                         f"{report.figures.get('failed')}; re-run to resume from the finished ones")
+    written = write_coverage(result, out_dir, data_version=store.data_version(), base_map=base)
+    report.figures.update({"coverage": result.report.figures, "files": written.figures, "out": str(out_dir)})
+    report.notes.extend(result.report.notes)
     store.record_run(report.to_dict())
     return report.finish()
 

@@ -277,16 +277,32 @@ def assign_cmd(env: Env, mode: str, max_per_tps: int | None, margin_m: float, ne
 @click.option("--stages", type=EXISTING_FILE, default=None,
               help="CSV of population/DPS/DPT counts per kelurahan (kode_kel) or RW (kode_kel, rw).")
 @click.option("--network", type=EXISTING_FILE, default=None, help="Road lines file for walking distances.")
+@click.option("--workers", type=click.IntRange(1, 1024), default=None,
+              help="Run partitioned by region code on a local Dask cluster of N worker processes (same files).")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Run partitioned on a dask.distributed scheduler (tcp://host:8786); see docs/scaling.md.")
+@click.option("--dataset", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="With --workers/--scheduler: folder for the exported input partitions (shared storage).")
+@click.option("--max-voters", type=click.IntRange(1), default=None,
+              help="With --workers/--scheduler: most voters per partition (bounds a worker's memory; 1,000,000).")
 def coverage_cmd(env: Env, out: Path, kode: str | None, threshold_m: float, max_per_tps: int | None,
-                 candidates: Path | None, stages: Path | None, network: Path | None):
-    """Coverage gaps for officers: TPS load, RT/RW distances, gaps, siting suggestions, a report page."""
+                 candidates: Path | None, stages: Path | None, network: Path | None, workers: int | None,
+                 scheduler: str | None, dataset: Path | None, max_voters: int | None):
+    """Coverage gaps for officers: TPS load, RT/RW distances, gaps, siting suggestions, a report page.
+
+    With --workers or --scheduler the analysis runs partitioned (OUT-partitions/, input in OUT-dataset/)
+    and writes the same files to OUT.
+    """
     from geo.codes import parse_wilayah
     from geo.steps import coverage_step
 
+    if (workers or scheduler) and (kode or network):
+        raise click.UsageError("--workers/--scheduler run coverage on the whole store (no --kode or --network)")
     return coverage_step(env.store, out, kode=parse_wilayah(kode) if kode else None, threshold_m=threshold_m,
                          max_per_tps=max_per_tps or env.settings.max_per_tps, candidates=candidates,
                          stages=stages, network=network, basemap_url=env.settings.basemap_url,
-                         basemap_attribution=env.settings.basemap_attribution)
+                         basemap_attribution=env.settings.basemap_attribution, workers=workers,
+                         scheduler=scheduler, dataset=dataset, max_voters=max_voters)
 
 
 @command(main, "purge")
