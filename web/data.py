@@ -5,6 +5,16 @@ Requests never read files or query layers: they ask :func:`snapshot` for the cur
 voter index) are built lazily on first use and kept until the store's ``data_version()`` changes.
 The version is asked at most every ``data_check_seconds`` (config), so a busy server costs the store
 one tiny query per interval, not one per request.
+
+A snapshot holds exactly one data version. Its stored layers (TPS and the area levels) are read
+when it is made, between two reads of the version that must agree (else they are read again), so
+every part derived from them is of that version, however long after a reload it is first built.
+What is still read from the store later (the DPT for NIK lookups, voters in officer analyses: too
+big to hold per version) is checked after the read: if the version moved, the value is dropped,
+the snapshot is marked stale (the next request gets a new one) and a :class:`~geo.errors.StoreError`
+(HTTP 503) asks the client to retry. While one thread reads a new snapshot, the others keep
+answering from the current one instead of queueing behind it: each request sees the old or the
+new data, never a mix.
 """
 
 from __future__ import annotations
@@ -13,7 +23,8 @@ import collections
 import logging
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import geopandas as gpd
 from flask import Flask, current_app
@@ -21,6 +32,7 @@ from flask import Flask, current_app
 from geo import geojson
 from geo.areas import AreaTree
 from geo.collections import FeatureTable
+from geo.errors import StoreError
 from geo.lookup import NikLookup, VoterIndex
 from geo.nearby import PointIndex
 from geo.tiles import TileIndex
@@ -29,18 +41,67 @@ log = logging.getLogger(__name__)
 
 AREA_LAYERS = ("kota", "kecamatan", "kelurahan", "rw", "rt")
 PUBLIC_LAYERS = ("tps", "kelurahan", "kecamatan", "kota", "rw")
+STORED_LAYERS = ("tps", *AREA_LAYERS)      # read whole when a snapshot is made
+READ_ATTEMPTS = 3                          # reads of the layers while loads keep changing the version
 
 
 class Snapshot:
-    """The store's content at one data version, with lazily built, cached derived structures."""
+    """The store's content at one data version, with lazily built, cached derived structures.
 
-    def __init__(self, store, version: str, nik_key: bytes, tile_cache_size: int = 4096):
+    Make one with :meth:`read` (layers read at one version). Constructed directly without
+    ``layers``, each stored layer is read on first use and checked against ``version`` like the
+    other late reads.
+    """
+
+    def __init__(self, store, version: str, nik_key: bytes, tile_cache_size: int = 4096, *,
+                 layers: dict[str, gpd.GeoDataFrame] | None = None):
         self.store = store
         self.version = version
+        self.stale = False          # set once a late read saw a newer version: the cache replaces it
         self._nik_key = nik_key
         self._lock = threading.RLock()
-        self._parts: dict[str, Any] = {}
+        self._parts: dict[str, Any] = {f"layer:{name}": frame for name, frame in (layers or {}).items()}
         self.tile_bytes = _Lru(tile_cache_size)
+
+    @classmethod
+    def read(cls, store, nik_key: bytes, *, version: str | None = None, tile_cache_size: int = 4096,
+             attempts: int = READ_ATTEMPTS) -> Snapshot:
+        """Read :data:`STORED_LAYERS` at one data version (the version before and after the reads agree).
+
+        Parameters
+        ----------
+        version : str, optional
+            The version just asked of the store (saves a query); default: ask it.
+        attempts : int
+            Reads before giving up while loads keep committing.
+
+        Raises
+        ------
+        StoreError
+            If the version moved during each of ``attempts`` reads.
+        """
+        version = version or store.data_version()
+        for _ in range(attempts):
+            started = time.perf_counter()
+            layers = {name: store.read(name) for name in STORED_LAYERS}
+            after = store.data_version()
+            if after == version:
+                log.info("data %s: read %s in %.2f s", version, ", ".join(STORED_LAYERS),
+                         time.perf_counter() - started)
+                return cls(store, version, nik_key, tile_cache_size, layers=layers)
+            log.info("data version moved from %s to %s while reading the layers: reading again", version, after)
+            version = after
+        raise StoreError(f"the data changed during each of {attempts} reads of the layers "
+                         f"(loads still running?); try again")
+
+    def _late(self, read: Callable[[], Any]) -> Any:
+        """``read()`` from the live store, if the store is still at this snapshot's version afterwards."""
+        value = read()
+        if self.store.data_version() != self.version:
+            self.stale = True
+            raise StoreError(f"the data changed (a load committed after version {self.version}) while "
+                             f"this answer was read; try again")
+        return value
 
     def _part(self, name: str, build: Callable[[], Any]) -> Any:
         try:
@@ -56,12 +117,12 @@ class Snapshot:
 
     def cached(self, name: str, build: Callable[[], Any]) -> Any:
         """Any value derived from this version's data, built once (e.g. an area's download)."""
-        return self._part(f"cached:{name}", build)
+        return self._part(f"cached:{name}", lambda: self._late(build))
 
     # -- stored layers -------------------------------------------------------------------------
     def layer(self, name: str) -> gpd.GeoDataFrame:
         """A stored layer as read from the store (EPSG:4326, sorted by key)."""
-        return self._part(f"layer:{name}", lambda: self.store.read(name))
+        return self._part(f"layer:{name}", lambda: self._late(lambda: self.store.read(name)))
 
     def kelurahan(self) -> gpd.GeoDataFrame:
         """Kelurahan with their TPS statistics (``tps_count``, ``dpt_total``, ``dpt_known``)."""
@@ -110,8 +171,8 @@ class Snapshot:
         # indexed in memory once per data version (16 bytes/voter for the keys + the columns used).
         finder = getattr(self.store, "find_voters", None)
         if finder is not None:
-            return lambda key: finder(key)
-        return VoterIndex.from_chunks(self.store.iter_read("voters", chunksize=200_000)).find
+            return lambda key: self._late(lambda: finder(key))
+        return self._late(lambda: VoterIndex.from_chunks(self.store.iter_read("voters", chunksize=200_000))).find
 
 
 class DataCache:
@@ -128,19 +189,32 @@ class DataCache:
         self._checked = 0.0
 
     def current(self) -> Snapshot:
-        now = time.monotonic()
         snap = self._snap
-        if snap is not None and now - self._checked < self._check:
+        if snap is not None and not snap.stale and time.monotonic() - self._checked < self._check:
             return snap
-        with self._lock:
-            if self._snap is None or time.monotonic() - self._checked >= self._check:
-                store = self._get_store()
-                version = store.data_version()
-                if self._snap is None or self._snap.version != version:
-                    log.info("data version %s: new snapshot", version)
-                    self._snap = Snapshot(store, version, self._key, self._tile_cache_size)
-                self._checked = time.monotonic()
-            return self._snap
+        return self._refresh()
+
+    def _refresh(self) -> Snapshot:
+        snap = self._snap
+        usable = snap is not None and not snap.stale
+        # One thread asks the version and reads a new snapshot; the others answer from the current
+        # one meanwhile (old or new data, never a mix) instead of queueing behind the reads.
+        if not self._lock.acquire(blocking=not usable):
+            return snap
+        try:
+            snap = self._snap
+            if snap is not None and not snap.stale and time.monotonic() - self._checked < self._check:
+                return snap                     # refreshed by another thread while this one waited
+            store = self._get_store()
+            version = store.data_version()
+            if snap is None or snap.stale or snap.version != version:
+                log.info("data version %s: new snapshot", version)
+                snap = Snapshot.read(store, self._key, version=version, tile_cache_size=self._tile_cache_size)
+                self._snap = snap
+            self._checked = time.monotonic()
+            return snap
+        finally:
+            self._lock.release()
 
 
 def install(app: Flask, get_store: Callable[[], Any]) -> DataCache:
