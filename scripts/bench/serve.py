@@ -15,6 +15,8 @@ Measured in one run, each for ``--duration`` seconds at 8 connections (``wrk -t1
 2. the densest z14 TPS tile (MVT, gzip), cached: goal >= 1,500 req/s and >= 70 % of the ceiling;
 3. the same tile built on demand (a second server with ``PETATPS_TILE_CACHE=0``: every request cuts
    the tile: by SQL (ST_AsMVT, geo.tile_source) on PostGIS, from the in-memory index on a GeoPackage): goal >= 500 req/s;
+   then, on that server, every non-empty z14-16 TPS tile of the city in a seeded random order (``on_demand_mix``:
+   distinct tiles, as map clients ask for them; nothing can be served from a cache);
 4. ``/api/v1/nearest`` at random points over Jakarta: goal >= 300 req/s;
 each with p50 <= 15 ms and p99 <= 50 ms. Ends with one JSON line of the figures.
 ``--quick``: Jakarta Pusat (3171) only and 3 s per run.
@@ -119,6 +121,25 @@ def load_store(db: str | None, frames: dict, home: Path) -> tuple[str, object]:
     return url, version, cleanup
 
 
+def tile_mix(tps: gpd.GeoDataFrame, zooms=(14, 15, 16), seed: int = 7) -> list[str]:
+    """``z/x/y`` of every tile of ``zooms`` holding a TPS, in a seeded random order."""
+    paths = []
+    for z in zooms:
+        x, y = lonlat_to_tile(tps.geometry.x.to_numpy(), tps.geometry.y.to_numpy(), z)
+        keys = np.unique(x * 2 ** z + y)
+        paths += [f"{z}/{k // 2 ** z}/{k % 2 ** z}" for k in keys.tolist()]
+    random.Random(seed).shuffle(paths)
+    return paths
+
+
+def mix_lua(paths: list[str], suffix: str) -> str:
+    """A wrk script asking for ``/tiles/tps/<path><suffix>`` in turn, round the list."""
+    table = ",".join(f'"{p}"' for p in paths)
+    return (f"local paths = {{{table}}}\nlocal i = 0\n"
+            "request = function()\n  i = i % #paths + 1\n"
+            f'  return wrk.format("GET", "/tiles/tps/" .. paths[i] .. "{suffix}")\nend\n')
+
+
 def densest_tile(tps: gpd.GeoDataFrame, z: int = 14) -> tuple[int, int, int, int]:
     x, y = lonlat_to_tile(tps.geometry.x.to_numpy(), tps.geometry.y.to_numpy(), z)
     keys, counts = np.unique(x * 2 ** z + y, return_counts=True)
@@ -193,17 +214,18 @@ def _ms(text: str) -> float:
     return round(float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit], 2)
 
 
-def run_python(port: int, path: str, duration: int, nearest: bool) -> dict:
+def run_python(port: int, path: str, duration: int, nearest: bool, paths: list[str] | None = None) -> dict:
     """Eight keep-alive connections from threads (fallback when wrk is not installed)."""
     latencies, errors, stop = [], [0], time.perf_counter() + duration
     rng = random.Random(7)
+    turn = iter(range(10 ** 12))
 
     def worker():
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         local = []
         while time.perf_counter() < stop:
             p = (f"/api/v1/nearest?lat={-6.30 + rng.random() * 0.16:.5f}&lon={106.72 + rng.random() * 0.22:.5f}"
-                 if nearest else path)
+                 if nearest else paths[next(turn) % len(paths)] if paths else path)
             t0 = time.perf_counter()
             conn.request("GET", p, headers={"Accept-Encoding": "gzip"})
             r = conn.getresponse()
@@ -238,12 +260,17 @@ def ensure_wrk() -> bool:
     return shutil.which("wrk") is not None
 
 
-def measure(port: int, path: str, duration: int, workdir: Path, *, nearest: bool = False) -> dict:
-    for _ in range(20):                                   # warm the worker caches
-        get(port, path if not nearest else "/api/v1/nearest?lat=-6.2&lon=106.8", {"Accept-Encoding": "gzip"})
+def measure(port: int, path: str, duration: int, workdir: Path, *, nearest: bool = False,
+            mix: list[str] | None = None) -> dict:
+    """One run; ``mix``: tile paths (``z/x/y``) asked for in turn, ``path`` giving the suffix (``.mvt?v=``)."""
+    suffix = path
+    warm = f"/tiles/tps/{mix[-1]}{suffix}" if mix else path
+    for _ in range(20):                                   # warm the worker caches (the last tile of a mix)
+        get(port, warm if not nearest else "/api/v1/nearest?lat=-6.2&lon=106.8", {"Accept-Encoding": "gzip"})
     if shutil.which("wrk"):
-        return run_wrk(port, path, duration, NEAREST_LUA if nearest else None, workdir)
-    return run_python(port, path, duration, nearest)
+        script = NEAREST_LUA if nearest else mix_lua(mix, suffix) if mix else None
+        return run_wrk(port, "/" if mix else path, duration, script, workdir)
+    return run_python(port, path, duration, nearest, [f"/tiles/tps/{p}{suffix}" for p in mix] if mix else None)
 
 
 # --- main -------------------------------------------------------------------------------------
@@ -258,7 +285,8 @@ def main() -> None:
     ensure_wrk()
     frames = city("3171" if args.quick else None)
     z, x, y, dense = densest_tile(frames["tps"])
-    figures = {"load_average_before": round(os.getloadavg()[0], 2), "tps": len(frames["tps"]), "kelurahan": len(frames["kelurahan"]), "tile": f"{z}/{x}/{y}",
+    mix = tile_mix(frames["tps"])
+    figures = {"mix_tiles": len(mix), "load_average_before": round(os.getloadavg()[0], 2), "tps": len(frames["tps"]), "kelurahan": len(frames["kelurahan"]), "tile": f"{z}/{x}/{y}",
                "tile_tps": dense, "duration_s": duration, "cores": os.cpu_count()}
     with tempfile.TemporaryDirectory(prefix="petatps-bench-serve-") as tmp:
         work = Path(tmp)
@@ -277,6 +305,7 @@ def main() -> None:
             try:
                 figures["on_demand_tile"] = measure(port, tile, duration, work)
                 figures["on_demand_geojson_tile"] = measure(port, tile.replace(".mvt", ".geojson"), duration, work)
+                figures["on_demand_mix"] = measure(port, f".mvt?v={version}", duration, work, mix=mix)
             finally:
                 stop_server(proc)
         finally:
@@ -291,7 +320,8 @@ def report(f: dict) -> None:
     print(f"store {f['store']}: {f['tps']:,} TPS in {f['kelurahan']} kelurahan; densest z14 tile {f['tile']} "
           f"({f['tile_tps']} TPS); {f['duration_s']} s per run on {f['cores']} cores (shared: load average "
           f"{f['load_average_before']} before, {f['load_average_after']} after)")
-    for name in ("ceiling", "cached_tile", "on_demand_tile", "on_demand_geojson_tile", "nearest"):
+    print(f"  on_demand_mix: the {f['mix_tiles']:,} non-empty z14-16 TPS tiles in turn, cache off")
+    for name in ("ceiling", "cached_tile", "on_demand_tile", "on_demand_geojson_tile", "on_demand_mix", "nearest"):
         r = f[name]
         print(f"  {name:24s} {r['rps']:6,d} req/s  p50 {r['p50_ms']:6.2f} ms  p99 {r['p99_ms']:6.2f} ms"
               f"  ({r['requests']:,} requests, {r['non_2xx']} non-2xx, {r['client']})")
