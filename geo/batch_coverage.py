@@ -22,8 +22,8 @@ What crosses a kelurahan border, and how a partition sees it (partitions hold wh
 
 - distance to the DPT's TPS: that TPS is added to the partition's TPS (wherever it is);
 - distance to the nearest TPS of *any* kelurahan (``dist_nearest_any_m``: a gap's severity and
-  "a TPS of another kelurahan is within reach"): a halo of TPS around the partition's locations,
-  grown until it provably holds every location's nearest TPS (:func:`geo.batch_data.halo`);
+  "a TPS of another kelurahan is within reach"): each location's nearest TPS among all TPS is added
+  (a halo of exactly the TPS needed; one KD-tree query);
 - a TPS's voters from another partition: their counts (``foreign``), and their areas for the
   catchment and distances;
 - nearest TPS *of the kelurahan*, Voronoi service areas, siting (candidate sites are per kelurahan)
@@ -52,18 +52,20 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import shapely
 
 from geo import batch
 from geo import batch_output as output
-from geo.batch_data import Dataset, PartitionInputs, halo, read_geoparquet
+from geo.batch_data import Dataset, PartitionInputs, read_geoparquet
 from geo.coverage import COUNT_COLUMNS, CoverageResult, count_voters, coverage
 from geo.coverage_gaps import REASONS, SEVERITIES, stage_table
 from geo.coverage_report import LAYERS
 from geo.coverage_tables import describe
 from geo.locations import voter_locations
+from geo.nearest import nearest_indices
 from geo.report import Report
 
 log = logging.getLogger(__name__)
@@ -118,8 +120,10 @@ def read_counts(count_dir: str | Path, kecamatan: Sequence[str]) -> tuple[pd.Dat
     files = [f for kab in sorted({k[:4] for k in kecamatan})
              for f in sorted((count_dir / "counts" / f"kode_kab={kab}").glob("part-*.parquet"))]
     own = _read(files, _prefix_filter("kode_kel", kecamatan))
-    foreign = _read(sorted((count_dir / "foreign").glob("kode_kab=*/part-*.parquet")),
-                    ds.field("kode_kec_tps").isin(kecamatan))
+    files = sorted(str(f) for f in (count_dir / "foreign").glob("kode_kab=*/part-*.parquet"))
+    table = ds.dataset(files, format="parquet").to_table(columns=COUNT_COLUMNS,
+                                                         filter=ds.field("kode_kec_tps").isin(kecamatan))
+    foreign = table.to_pandas().astype(COUNT_TYPES) if files else _read([], None)
     return own, foreign
 
 
@@ -137,8 +141,8 @@ def coverage_task(inputs: PartitionInputs, *, count_dir: str, threshold_m: float
                   ) -> tuple[dict[str, list[gpd.GeoDataFrame]], Report]:
     """:func:`geo.coverage.coverage` of one partition; its tables limited to the partition's kelurahan.
 
-    The TPS given to it: those of the partition's kecamatan, those its voters' DPT names, and a halo
-    holding each location's nearest TPS of any kelurahan; the counts: its own and those registered at
+    The TPS given to it: those of the partition's kecamatan, those its voters' DPT names, and each
+    location's nearest TPS of any kelurahan; the counts: its own and those registered at
     its TPS from other partitions (with their areas), so every kept row equals the single-process one.
     """
     own = list(inputs.kecamatan)
@@ -150,9 +154,7 @@ def coverage_task(inputs: PartitionInputs, *, count_dir: str, threshold_m: float
     codes = tps["kode_tps"].astype("string")
     keep = tps["kode_kel"].astype("string").str[:6].isin(own).fillna(False).to_numpy()
     keep = keep | codes.isin(counts["kode_tps"].dropna()).fillna(False).to_numpy()
-    pts = inputs.dataset.tps_points()
-    near = pts.codes.filter(halo(pts, locs[["x", "y"]].to_numpy(np.float64))).to_pylist()
-    keep = keep | codes.isin(near).fillna(False).to_numpy()
+    keep = keep | codes.isin(_nearest_any(inputs.dataset, locs)).fillna(False).to_numpy()
     result = coverage(None, tps[keep], areas["rt"], areas["rw"], areas["kelurahan"], counts=counts,
                       threshold_m=threshold_m, max_per_tps=max_per_tps, min_use=min_use, candidates=candidates)
     report = result.report
@@ -164,6 +166,18 @@ def coverage_task(inputs: PartitionInputs, *, count_dir: str, threshold_m: float
         key = frame[OWN_KEY.get(name, "kode_kel")].astype("string").str[:6]
         tables[name] = [frame[key.isin(own).fillna(False).to_numpy()].reset_index(drop=True)]
     return tables, report.finish()
+
+
+def _nearest_any(data: Dataset, locs: pd.DataFrame) -> list[str]:
+    """Codes of each location's nearest placed TPS of any kelurahan (the one :func:`geo.nearest.nearest_indices`
+    picks among all TPS): given with the partition's TPS, ``dist_nearest_any_m`` is the single-process one.
+
+    Exact and smaller than a box halo (:func:`geo.batch_data.halo`), whose extra TPS every coverage
+    table would carry; one KD-tree query over all placed TPS.
+    """
+    pts = data.tps_points()
+    idx, _ = nearest_indices(locs[["x", "y"]].to_numpy(np.float64), None, pts.xy, None)
+    return pts.codes.take(pa.array(np.unique(idx[idx >= 0]), pa.int64())).to_pylist()
 
 
 # --- combining -------------------------------------------------------------------------------------

@@ -17,6 +17,11 @@ Timed in the same run, on the same dataset:
   processes (started before the clock; its start-up time is reported apart). Peak memory per worker is
   ``ru_maxrss`` of each worker process after the run.
 
+Coverage (``geo.batch_coverage``) is timed the same way on the same dataset and cluster: the single-process
+``geo.coverage.coverage`` over all voters in a child process, against ``run_coverage`` on the cluster (two
+partitioned passes, counts then coverage, and the combining step in this process); their nine tables are
+written to GeoParquet and compared as Arrow tables (``coverage.identical``).
+
 The outputs are compared row by row (both are in kecamatan order). Overhead: the distributed wall time
 against the single-process time divided by the workers (``overhead_pct``); as wall time suffers from
 other jobs on the same cores, also from CPU seconds: the extra work of partitioning
@@ -101,6 +106,27 @@ print(json.dumps({"seconds": round(time.perf_counter() - t, 2), "cpu_seconds": r
 """
 
 
+COVERAGE_SINGLE = r"""
+import json, sys, time
+from pathlib import Path
+from geo.batch import peak_rss_mb
+from geo.batch_data import Dataset
+from geo.coverage import coverage
+from geo.coverage_report import LAYERS
+t, c = time.perf_counter(), time.process_time()
+data = Dataset(sys.argv[1])
+areas = data.areas()
+r = coverage(data.voters(), data.tps(), areas["rt"], areas["rw"], areas["kelurahan"])
+seconds, cpu = round(time.perf_counter() - t, 2), round(time.process_time() - c, 2)
+out = Path(sys.argv[2])
+out.mkdir(parents=True, exist_ok=True)
+for name in LAYERS:
+    getattr(r, name).to_parquet(out / f"{name}.parquet")
+print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "voters": r.report.rows_loaded,
+                  "peak_rss_mb": peak_rss_mb(), "rows": {n: len(getattr(r, n)) for n in LAYERS}}))
+"""
+
+
 def time_child(code: str, *args: object) -> dict:
     """Run ``code`` in a fresh Python (its own memory peak); its last stdout line is a JSON object."""
     done = subprocess.run([sys.executable, "-c", code, *map(str, args)], cwd=ROOT, check=True,
@@ -122,6 +148,7 @@ def time_distributed(dataset: Path, out: Path, workers: int, max_voters: int) ->
         report = run_batch(dataset, out, client=client, max_voters=max_voters, resume=False)
         wall = time.perf_counter() - t
         rss = client.run(peak_rss_mb)
+        coverage = time_coverage(dataset, out.with_name(out.name + "-coverage"), client, max_voters)
     manifests = [json.loads(p.read_text()) for p in sorted(out.glob("kode_kab=*/_part-*.json"))]
     f = report.figures
     figures = {"workers": workers, "cluster_startup_s": round(startup, 1), "seconds": round(wall, 2),
@@ -131,7 +158,44 @@ def time_distributed(dataset: Path, out: Path, workers: int, max_voters: int) ->
                "partition_seconds_sum": f["partition_seconds"],
                "partition_cpu_seconds_sum": f["partition_cpu_seconds"],
                "peak_rss_mb_per_worker": sorted(rss.values())}
-    return figures, manifests
+    return figures, manifests, coverage
+
+
+def time_coverage(dataset: Path, work: Path, client, max_voters: int) -> dict:
+    """``run_coverage`` on the cluster (both passes and the combining step); its tables written for the check."""
+    from geo.batch_coverage import run_coverage
+    from geo.coverage_report import LAYERS
+
+    t, c = time.perf_counter(), time.process_time()
+    result, report = run_coverage(dataset, work, client=client, max_voters=max_voters, resume=False)
+    wall, cpu = time.perf_counter() - t, time.process_time() - c
+    f, counted = report.figures, report.figures["counts"]
+    tables = work / "tables"
+    tables.mkdir(parents=True, exist_ok=True)
+    for name in LAYERS:
+        getattr(result, name).to_parquet(tables / f"{name}.parquet")
+    return {"seconds": round(wall, 2), "voters": result.report.rows_loaded,
+            "voters_per_s": round(result.report.rows_loaded / wall), "partitions": f["partitions"],
+            "partitions_failed": f["partitions_failed"], "count_pass_s": counted["seconds"],
+            "coverage_pass_s": f["seconds"], "combine_s": round(wall - counted["seconds"] - f["seconds"], 2),
+            "combine_cpu_s": round(cpu, 2),
+            "partition_cpu_seconds_sum": round(counted["partition_cpu_seconds"] + f["partition_cpu_seconds"], 2),
+            "peak_rss_mb_max": max(counted["peak_rss_mb_max"] or 0, f["peak_rss_mb_max"] or 0),
+            "rows": {n: len(getattr(result, n)) for n in LAYERS}}
+
+
+def coverage_figures(single: dict, dist: dict, single_dir: Path, dist_dir: Path, workers: int) -> dict:
+    """Single against distributed coverage: identical tables, speed-up and overheads (as for assignment;
+    the distributed CPU includes the combining step in this process)."""
+    from geo.coverage_report import LAYERS
+
+    identical = all(pq.read_table(single_dir / f"{n}.parquet").equals(pq.read_table(dist_dir / f"{n}.parquet"))
+                    for n in LAYERS)
+    work = dist["partition_cpu_seconds_sum"] + dist["combine_cpu_s"]
+    return {"single": single, "distributed": dist, "identical": identical,
+            "speedup": round(single["seconds"] / dist["seconds"], 2),
+            "overhead_pct": round((dist["seconds"] / (single["seconds"] / workers) - 1) * 100, 1),
+            "partition_work_pct": round((work / single["cpu_seconds"] - 1) * 100, 1)}
 
 
 # --- checks and projection ------------------------------------------------------------------
@@ -255,8 +319,12 @@ def main(argv: list[str] | None = None) -> int:
     log.info("single process: %s voters/s, %s MB", f"{single['voters_per_s']:,}", single["peak_rss_mb"])
     local = time_child(LOCAL, dataset, runs / "local", args.max_voters)
     log.info("partitions in one process: %s voters/s, %s MB", f"{local['voters_per_s']:,}", local["peak_rss_mb"])
-    dist, manifests = time_distributed(dataset, runs / "distributed", args.workers, args.max_voters)
+    cov_single = time_child(COVERAGE_SINGLE, dataset, runs / "coverage-single")
+    log.info("coverage, single process: %s voters/s, %s MB", f"{cov_single['voters_per_s']:,}",
+             cov_single["peak_rss_mb"])
+    dist, manifests, cov_dist = time_distributed(dataset, runs / "distributed", args.workers, args.max_voters)
     log.info("distributed: %s voters/s on %d workers", f"{dist['voters_per_s']:,}", args.workers)
+    log.info("coverage, distributed: %s voters/s on %d workers", f"{cov_dist['voters_per_s']:,}", args.workers)
     identical = same_rows(sorted((runs / "single").glob("part-*.parquet")),
                           sorted((runs / "distributed").glob("kode_kab=*/part-*.parquet")))
     figures = {"params": params, "prepared": prepared, "single": single, "partitions_in_one_process": local,
@@ -264,8 +332,11 @@ def main(argv: list[str] | None = None) -> int:
                **overheads(single, dist, manifests, args.workers), "cpus": len(os.sched_getaffinity(0)),
                "load_average": [round(x, 2) for x in os.getloadavg()]}
     figures["projection_204m"] = projection(manifests, args.max_voters, figures["dask_overhead_s"])
+    figures["coverage"] = cov = coverage_figures(cov_single, cov_dist, runs / "coverage-single",
+                                                 runs / "distributed-coverage" / "tables", args.workers)
     print(json.dumps(figures))
-    return 0 if identical and dist["partitions_failed"] == 0 else 1
+    ok = identical and cov["identical"] and dist["partitions_failed"] == 0 and cov_dist["partitions_failed"] == 0
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
