@@ -30,6 +30,7 @@ import json
 import os
 import random
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -159,7 +160,8 @@ def start_server(db_url: str, home: Path, **env_extra) -> tuple[subprocess.Popen
     port = free_port()
     env = dict(os.environ, PETATPS_DB=db_url, PETATPS_HOME=str(home), PETATPS_BIND=f"127.0.0.1:{port}",
                PETATPS_WORKERS="2", PETATPS_ACCESS_LOG="0", PETATPS_SECRET_KEY="bench", PETATPS_WARM="layers",
-               PETATPS_LOG_LEVEL="warning", **{k: str(v) for k, v in env_extra.items()})
+               PETATPS_LOG_LEVEL="warning")
+    env.update({k: str(v) for k, v in env_extra.items()})
     gunicorn = Path(sys.executable).with_name("gunicorn")
     proc = subprocess.Popen([str(gunicorn), "-c", str(ROOT / "web" / "gunicorn.conf.py"), "web.app:create_app()"],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -192,6 +194,58 @@ def get(port: int, path: str, headers: dict | None = None) -> tuple[int, bytes]:
     return r.status, body
 
 
+# --- CPU accounting --------------------------------------------------------------------------------
+# On a shared machine requests/s move with the other load; the CPU time each request costs does not
+# (much). Each run also reports it: the gunicorn processes, the PostgreSQL backends of the server
+# (application_name petatps*) and the load generator, in CPU milliseconds per request.
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_s(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rpartition(")")[2].split()[1]) == pid:
+                kids.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return kids
+
+
+class CpuProbe:
+    """CPU seconds of the server (gunicorn master and workers) and of its database backends."""
+
+    def __init__(self, server_pid: int, db: str | None):
+        self.server_pid, self.db = server_pid, db
+
+    def _backends(self) -> list[int]:
+        if not self.db:
+            return []
+        import psycopg
+
+        with psycopg.connect(self.db.split("?")[0], autocommit=True) as conn:
+            rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'petatps%%' "
+                                "AND datname = current_database()").fetchall()
+        return [r[0] for r in rows]
+
+    def sample(self) -> dict[str, dict[int, float]]:
+        web = [self.server_pid, *_children(self.server_pid)]
+        return {"web": {p: _cpu_s(p) for p in web}, "db": {p: _cpu_s(p) for p in self._backends()}}
+
+    @staticmethod
+    def spent(before: dict, after: dict) -> dict[str, float]:
+        return {k: sum(v - before[k].get(p, 0.0) for p, v in after[k].items()) for k in after}
+
+
 # --- load generators ------------------------------------------------------------------------------
 
 def run_wrk(port: int, path: str, duration: int, script: str | None, workdir: Path) -> dict:
@@ -200,13 +254,16 @@ def run_wrk(port: int, path: str, duration: int, script: str | None, workdir: Pa
         lua = workdir / "bench.lua"
         lua.write_text(script)
         cmd += ["-s", str(lua)]
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run([*cmd, f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, check=True).stdout
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    client_s = after.ru_utime + after.ru_stime - used.ru_utime - used.ru_stime
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     lat = {p: _ms(re.search(rf"^\s+{p}%\s+([\d.]+\w+)", out, re.M).group(1)) for p in ("50", "99")}
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     total = int(re.search(r"(\d+) requests in", out).group(1))
     return {"rps": round(rps), "p50_ms": lat["50"], "p99_ms": lat["99"], "requests": total,
-            "non_2xx": int(errors.group(1)) if errors else 0, "client": "wrk -t1 -c8"}
+            "non_2xx": int(errors.group(1)) if errors else 0, "client": "wrk -t1 -c8", "client_cpu_s": client_s}
 
 
 def _ms(text: str) -> float:
@@ -218,6 +275,7 @@ def run_python(port: int, path: str, duration: int, nearest: bool, paths: list[s
     """Eight keep-alive connections from threads (fallback when wrk is not installed)."""
     latencies, errors, stop = [], [0], time.perf_counter() + duration
     rng = random.Random(7)
+    cpu0 = time.process_time()
     turn = iter(range(10 ** 12))
 
     def worker():
@@ -244,7 +302,7 @@ def run_python(port: int, path: str, duration: int, nearest: bool, paths: list[s
     lat = np.array(latencies) * 1000
     return {"rps": round(len(lat) / elapsed), "p50_ms": round(float(np.percentile(lat, 50)), 2),
             "p99_ms": round(float(np.percentile(lat, 99)), 2), "requests": len(lat), "non_2xx": errors[0],
-            "client": "python threads x8"}
+            "client": "python threads x8", "client_cpu_s": time.process_time() - cpu0}
 
 
 def ensure_wrk() -> bool:
@@ -260,17 +318,27 @@ def ensure_wrk() -> bool:
     return shutil.which("wrk") is not None
 
 
-def measure(port: int, path: str, duration: int, workdir: Path, *, nearest: bool = False,
+def measure(port: int, path: str, duration: int, workdir: Path, probe: CpuProbe, *, nearest: bool = False,
             mix: list[str] | None = None) -> dict:
-    """One run; ``mix``: tile paths (``z/x/y``) asked for in turn, ``path`` giving the suffix (``.mvt?v=``)."""
+    """One run; ``mix``: tile paths (``z/x/y``) asked for in turn, ``path`` giving the suffix (``.mvt?v=``).
+    Adds the CPU milliseconds per request (web, db, client) and the req/s those would allow on
+    this machine's cores with nothing else running (``rps_if_alone``)."""
     suffix = path
     warm = f"/tiles/tps/{mix[-1]}{suffix}" if mix else path
     for _ in range(20):                                   # warm the worker caches (the last tile of a mix)
         get(port, warm if not nearest else "/api/v1/nearest?lat=-6.2&lon=106.8", {"Accept-Encoding": "gzip"})
+    before = probe.sample()
     if shutil.which("wrk"):
         script = NEAREST_LUA if nearest else mix_lua(mix, suffix) if mix else None
-        return run_wrk(port, "/" if mix else path, duration, script, workdir)
-    return run_python(port, path, duration, nearest, [f"/tiles/tps/{p}{suffix}" for p in mix] if mix else None)
+        r = run_wrk(port, "/" if mix else path, duration, script, workdir)
+    else:
+        r = run_python(port, path, duration, nearest, [f"/tiles/tps/{p}{suffix}" for p in mix] if mix else None)
+    spent = {**CpuProbe.spent(before, probe.sample()), "client": r.pop("client_cpu_s")}
+    per = {k: round(v * 1000 / max(r["requests"], 1), 3) for k, v in spent.items()}
+    per["total"] = round(sum(per.values()), 3)
+    r["cpu_ms_per_request"] = per
+    r["rps_if_alone"] = round((os.cpu_count() or 1) * 1000 / per["total"]) if per["total"] else None
+    return r
 
 
 # --- main -------------------------------------------------------------------------------------
@@ -296,16 +364,18 @@ def main() -> None:
         try:
             proc, port = start_server(url, work)
             try:
-                figures["ceiling"] = measure(port, "/ping", duration, work)
-                figures["cached_tile"] = measure(port, tile, duration, work)
-                figures["nearest"] = measure(port, "/api/v1/nearest", duration, work, nearest=True)
+                probe = CpuProbe(proc.pid, args.db)
+                figures["ceiling"] = measure(port, "/ping", duration, work, probe)
+                figures["cached_tile"] = measure(port, tile, duration, work, probe)
+                figures["nearest"] = measure(port, "/api/v1/nearest", duration, work, probe, nearest=True)
             finally:
                 stop_server(proc)
             proc, port = start_server(url, work, PETATPS_TILE_CACHE=0)
             try:
-                figures["on_demand_tile"] = measure(port, tile, duration, work)
-                figures["on_demand_geojson_tile"] = measure(port, tile.replace(".mvt", ".geojson"), duration, work)
-                figures["on_demand_mix"] = measure(port, f".mvt?v={version}", duration, work, mix=mix)
+                probe = CpuProbe(proc.pid, args.db)
+                figures["on_demand_tile"] = measure(port, tile, duration, work, probe)
+                figures["on_demand_geojson_tile"] = measure(port, tile.replace(".mvt", ".geojson"), duration, work, probe)
+                figures["on_demand_mix"] = measure(port, f".mvt?v={version}", duration, work, probe, mix=mix)
             finally:
                 stop_server(proc)
         finally:
@@ -323,8 +393,11 @@ def report(f: dict) -> None:
     print(f"  on_demand_mix: the {f['mix_tiles']:,} non-empty z14-16 TPS tiles in turn, cache off")
     for name in ("ceiling", "cached_tile", "on_demand_tile", "on_demand_geojson_tile", "on_demand_mix", "nearest"):
         r = f[name]
+        cpu = r["cpu_ms_per_request"]
         print(f"  {name:24s} {r['rps']:6,d} req/s  p50 {r['p50_ms']:6.2f} ms  p99 {r['p99_ms']:6.2f} ms"
-              f"  ({r['requests']:,} requests, {r['non_2xx']} non-2xx, {r['client']})")
+              f"  ({r['requests']:,} requests, {r['non_2xx']} non-2xx, {r['client']})\n"
+              f"  {'':24s} CPU per request {cpu['total']:.2f} ms (web {cpu['web']:.2f}, db {cpu['db']:.2f}, "
+              f"client {cpu['client']:.2f}): {r['rps_if_alone'] or 0:,} req/s if alone on {f['cores']} cores")
     print(f"  cached tile = {share:.0%} of the ceiling")
     checks = {
         "cached_tile_rps": f["cached_tile"]["rps"] >= GOALS["cached_tile_rps"],
