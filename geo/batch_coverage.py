@@ -59,7 +59,7 @@ import shapely
 
 from geo import batch
 from geo import batch_output as output
-from geo.batch_data import Dataset, PartitionInputs, read_geoparquet
+from geo.batch_data import Dataset, PartitionInputs, _prefix_filter, read_geoparquet
 from geo.coverage import COUNT_COLUMNS, CoverageResult, count_voters, coverage
 from geo.coverage_gaps import REASONS, SEVERITIES, stage_table
 from geo.coverage_report import LAYERS
@@ -115,8 +115,6 @@ def count_task(inputs: PartitionInputs) -> tuple[dict[str, list[pd.DataFrame]], 
 def read_counts(count_dir: str | Path, kecamatan: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The counts of ``kecamatan`` and, apart, the counts of other partitions registered at its TPS."""
     count_dir, kecamatan = Path(count_dir), sorted(kecamatan)
-    from geo.batch_data import _prefix_filter
-
     files = [f for kab in sorted({k[:4] for k in kecamatan})
              for f in sorted((count_dir / "counts" / f"kode_kab={kab}").glob("part-*.parquet"))]
     own = _read(files, _prefix_filter("kode_kel", kecamatan))
@@ -150,16 +148,14 @@ def coverage_task(inputs: PartitionInputs, *, count_dir: str, threshold_m: float
     counts = pd.concat([mine, foreign], ignore_index=True) if len(foreign) else mine
     areas = inputs.dataset.areas(sorted(set(own) | set(foreign["kode_kel"].dropna())))
     locs = voter_locations(counts[["kode_kel", "rw", "rt"]], areas["rt"], areas["rw"], areas["kelurahan"])
-    tps = inputs.dataset.tps()
-    codes = tps["kode_tps"].astype("string")
-    keep = tps["kode_kel"].astype("string").str[:6].isin(own).fillna(False).to_numpy()
-    keep = keep | codes.isin(counts["kode_tps"].dropna()).fillna(False).to_numpy()
-    keep = keep | codes.isin(_nearest_any(inputs.dataset, locs)).fillna(False).to_numpy()
-    result = coverage(None, tps[keep], areas["rt"], areas["rw"], areas["kelurahan"], counts=counts,
+    named = sorted(set(counts["kode_tps"].dropna()) | set(_nearest_any(inputs.dataset, locs)))
+    tps = read_geoparquet(inputs.dataset.root / "tps.parquet",             # only these rows are read
+                          _prefix_filter("kode_kel", own) | ds.field("kode_tps").isin(named))
+    result = coverage(None, tps, areas["rt"], areas["rw"], areas["kelurahan"], counts=counts,
                       threshold_m=threshold_m, max_per_tps=max_per_tps, min_use=min_use, candidates=candidates)
     report = result.report
     report.rows_read = report.rows_loaded = int(mine["voters"].sum())
-    report.figures.update({"tps_given": int(keep.sum()), "counts_from_elsewhere": len(foreign)})
+    report.figures.update({"tps_given": len(tps), "counts_from_elsewhere": len(foreign)})
     tables = {}
     for name in LAYERS:
         frame = getattr(result, name)
