@@ -56,6 +56,9 @@ def tile_bytes(store: Store, layer: str, z: int, x: int, y: int, fmt: str = "mvt
     kode : str, optional
         Only the features under this area code prefix.
     """
+    if _is_postgis(store):  # the bytes only: no selection ids asked of the database
+        _check(layer, z, x, y, fmt)
+        return store.tile(layer, z, x, y, fmt, options or tiles.TileOptions(), kode=kode)
     return tile_data(store, layer, z, x, y, fmt, options, kode=kode)[0]
 
 

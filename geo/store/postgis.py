@@ -365,20 +365,26 @@ class PostgisStore(Store):
             from the same rows: edge rule, 64/4096 buffer, aggregation below ``aggregate_below``,
             feature cap. Kelurahan tiles carry ``tps_count``, ``dpt_total`` and ``dpt_known``.
         """
-        return self.tile_data(layer, z, x, y, fmt, options, kode=kode)[0]
+        return self._tile_data(layer, z, x, y, fmt, options, kode, ids=False)[0]
 
     def tile_data(self, layer: str, z: int, x: int, y: int, fmt: str = "mvt", options: TileOptions | None = None,
                   *, kode: str | None = None) -> tuple[bytes | None, TileSelection]:
         """:meth:`tile` and its :class:`geo.tiles.TileSelection` (ids, kind, capped, candidates)."""
+        return self._tile_data(layer, z, x, y, fmt, options, kode, ids=True)
+
+    def _tile_data(self, layer: str, z: int, x: int, y: int, fmt: str, options: TileOptions | None,
+                   kode: str | None, *, ids: bool) -> tuple[bytes | None, TileSelection]:
+        """A tile and its selection; ``ids=False`` (a served tile) leaves the selection's ids empty and
+        spares the database their sorted array."""
         plan = pgrows.tile_plan(layer, z, x, y, fmt, options, kode)
 
         def cut(cur: psycopg.Cursor) -> tuple[bytes | None, TileSelection]:
             kind = plan.source
-            data, ids, candidates = self._cut(cur, plan, kind)
+            data, found, candidates = self._cut(cur, plan, kind, ids)
             if plan.points and candidates > plan.options.feature_cap:
                 kind = "grid"  # a point tile over its cap shows the grid aggregates of its zoom: no TPS lost
-                data, ids, _ = self._cut(cur, plan, kind)
-            return data, pgrows.selection(plan, kind, ids, candidates)
+                data, found, _ = self._cut(cur, plan, kind, ids)
+            return data, pgrows.selection(plan, kind, found, candidates)
 
         return self._read_tile(f"tile {layer} {plan.z}/{plan.x}/{plan.y}", cut)
 
@@ -405,14 +411,15 @@ class PostgisStore(Store):
             found = cur.fetchone()
         return None if found[0] is None else tuple(float(v) for v in found)
 
-    def _cut(self, cur: psycopg.Cursor, plan: pgrows.TilePlan, kind: str) -> tuple[bytes | None, list[int], int]:
-        """Run one tile query over ``kind`` features: (bytes or None, selected ids, candidates)."""
+    def _cut(self, cur: psycopg.Cursor, plan: pgrows.TilePlan, kind: str,
+             ids: bool = True) -> tuple[bytes | None, list[int], int]:
+        """Run one tile query over ``kind`` features: (bytes or None, selected ids or [], candidates)."""
         key = (plan.layer, kind, plan.fmt)
         if key not in self._tile_sql:
             names = pgrows.property_names(plan.layer, kind)
             source, order = self._tile_source(plan.layer, kind, names), "key" if kind == "features" else "id"
             self._tile_sql[key] = _tile(source, plan.points, names, order, plan.fmt).as_bytes(cur)
-        cur.execute(self._tile_sql[key], plan.params(kind))  # prepared by psycopg from the 5th run
+        cur.execute(self._tile_sql[key], {**plan.params(kind), "ids": ids})  # prepared by psycopg from the 5th run
         candidates, ids, data = cur.fetchone()
         if isinstance(data, str):
             data = data.encode()
@@ -721,7 +728,8 @@ def _tile(source: sql.Composed, points: bool, names: Sequence[str], order: str, 
         hits AS MATERIALIZED ({hits}),
         page AS MATERIALIZED (SELECT * FROM hits WHERE %(keep)s OR (SELECT count(*) FROM hits) <= %(cap)s
                               ORDER BY {order} LIMIT %(cap)s)
-        SELECT (SELECT count(*) FROM hits), (SELECT array_agg(id ORDER BY {order}) FROM page), ({encode})""").format(
+        SELECT (SELECT count(*) FROM hits), CASE WHEN %(ids)s::boolean THEN (SELECT array_agg(id ORDER BY {order}) FROM page) END,
+               ({encode})""").format(
         source=source, hits=_hits(points), order=sql.Identifier(order),
         encode=_mvt(points, names) if fmt == "mvt" else _geojson(names, order))
 

@@ -313,3 +313,14 @@ def test_a_tile_read_survives_a_dropped_connection_and_reuses_one_connection(pg,
     assert ended >= 1
     assert pg.tile("tps", z, x, y, "mvt") == before[0]                # retried once on a fresh connection
     assert pg.tile_data("tps", z, x, y, "geojson")[1].ids == pg.tile_data("tps", z, x, y, "mvt")[1].ids
+
+
+@pytest.mark.parametrize("fmt", ["mvt", "geojson"])
+def test_a_served_tile_without_ids_has_the_same_bytes(pg, fmt):
+    from geo import tile_source
+
+    for z in (12, 14, 16):
+        x, y = map(int, tiles.lonlat_to_tile(*EDGE_AT, z))
+        data, sel = pg.tile_data("tps", z, x, y, fmt)
+        assert data is not None and sel.ids
+        assert pg.tile("tps", z, x, y, fmt) == data == tile_source.tile_bytes(pg, "tps", z, x, y, fmt)
