@@ -101,8 +101,9 @@ def count_task(inputs: PartitionInputs) -> tuple[dict[str, list[pd.DataFrame]], 
     apart the rows whose DPT TPS lies in another partition, with that TPS's kecamatan (``kode_kec_tps``)."""
     report = Report("coverage counts", source=f"{inputs.dataset.root} {','.join(inputs.kecamatan or ['all'])}")
     counts = count_voters(inputs.voters(["kode_kel", "rw", "rt", "kode_tps"]), report=report)
-    tps = inputs.dataset.tps(["kode_tps", "kode_kel"]).drop_duplicates("kode_tps")
-    kec = pd.Series(tps["kode_kel"].astype("string").str[:6].to_numpy(), index=tps["kode_tps"].astype("string"))
+    tps = pq.read_table(inputs.dataset.root / "tps.parquet", columns=["kode_tps", "kode_kel"]).to_pandas()
+    tps = tps.astype("string").drop_duplicates("kode_tps")              # placed or not: loads count both
+    kec = pd.Series(tps["kode_kel"].str[:6].to_numpy(), index=tps["kode_tps"])
     tps_kec = pd.Series(kec.reindex(counts["kode_tps"].fillna("")).to_numpy(), dtype="string")
     away = np.zeros(len(counts), dtype=bool)
     if inputs.kecamatan is not None:
