@@ -760,9 +760,10 @@ def _geojson(names: Sequence[str], order: str) -> sql.Composed:
 
 
 def _point_tiles(source: sql.Composed) -> sql.Composed:
-    """Distinct ``(x, y)`` of the tiles whose buffer holds a point of ``source`` (TileIndex.tiles)."""
+    """Distinct ``(x, y)`` of the tiles whose buffer holds a point of ``source`` (TileIndex.tiles).
+    ``source`` is materialised: inlined, its position formulas would be evaluated once per use (5x slower)."""
     return sql.SQL("""
-        WITH src AS ({source})
+        WITH src AS MATERIALIZED ({source})
         SELECT DISTINCT a.tx::int, c.ty::int FROM src s {snapped}
         CROSS JOIN LATERAL (VALUES (floor(q.tx - %(b)s::float8)), (floor(q.tx + %(b)s::float8))) a(tx)
         CROSS JOIN LATERAL (VALUES (floor(q.ty - %(b)s::float8)), (floor(q.ty + %(b)s::float8))) c(ty)
