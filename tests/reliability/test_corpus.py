@@ -225,7 +225,7 @@ def test_a_voter_whose_tps_is_not_in_the_list_is_still_found(tmp_path):
     rows = corpus.dpt_rows(4)
     rows[0][9] = "7"                                   # TPS 007 of its kelurahan: not in the TPS list
     dpt = tmp_path / "dpt.csv"
-    dpt.write_bytes(corpus._d(rows))
+    dpt.write_bytes(corpus.dpt_file(rows))
     report = json.loads(cli.ok("load", "dpt", dpt, "--json").stdout.strip().splitlines()[-1])
     assert report["rows_loaded"] == 4 and report["warnings_by_reason"]
     client = _officer_client(cli, tmp_path)

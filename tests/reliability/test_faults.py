@@ -231,7 +231,7 @@ def test_disk_full_in_the_reports_folder_never_lies_about_the_load(city_cli, tmp
     reports = city_cli.home / "reports"
     state = city_cli.state()
     tps = tmp_path / "tps.csv"
-    tps.write_bytes(corpus._t_bom_cp1252())
+    tps.write_bytes(corpus.hostile.t_bom_cp1252())
     with disk_full(reports, after_bytes=0):
         result = city_cli("load", "tps", tps)
     if result.exit_code == 0:
@@ -420,7 +420,7 @@ def big_dpt(tmp_path) -> Path:
     for i in (3, 5, 8):
         rows[i][0] = "3.17106E+15"
     path = tmp_path / "dpt_big.csv"
-    path.write_bytes(corpus._d(rows))
+    path.write_bytes(corpus.dpt_file(rows))
     return path
 
 
