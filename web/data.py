@@ -94,6 +94,14 @@ class Snapshot:
         raise StoreError(f"the data changed during each of {attempts} reads of the layers "
                          f"(loads still running?); try again")
 
+    def live(self, read: Callable[[], Any]) -> Any:
+        """``read()`` from the live store, if the store is still at this snapshot's version afterwards.
+
+        For answers cut from the store per request (PostGIS tiles): one more version query, so a
+        value read after a reload is never served or cached under the old version.
+        """
+        return self._late(read)
+
     def _late(self, read: Callable[[], Any]) -> Any:
         """``read()`` from the live store, if the store is still at this snapshot's version afterwards."""
         value = read()

@@ -57,7 +57,9 @@ def _build(snap, layer: str, z: int, x: int, y: int, fmt: str) -> bytes | None:
 
     store = get_store(current_app)
     if store.kind == "postgis":  # the database cuts the tile (GiST + ST_AsMVT), no Python encoding
-        return tile_source.tile_bytes(store, layer, z, x, y, fmt)
+        # ... from the live tables: checked against the snapshot's version, so a tile of newer data is
+        # never cached or tagged under the old version (a stale snapshot answers 503, then is replaced).
+        return snap.live(lambda: tile_source.tile_bytes(store, layer, z, x, y, fmt))
     index = snap.tiles(layer)
     return index.mvt(z, x, y) if fmt == "mvt" else index.geojson(z, x, y)
 

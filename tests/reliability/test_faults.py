@@ -365,6 +365,29 @@ def test_one_snapshot_never_mixes_two_data_versions(served):
     assert not any(n.startswith("BARU") for n in names)                # ...so never the new names
 
 
+def test_a_tile_cut_after_a_reload_is_never_served_under_the_old_version(served):
+    # PostGIS cuts each tile from the live tables: one cut after a reload, while the snapshot still
+    # holds the old version, must not be tagged (or cached as immutable) with the old version.
+    from web.tiles import tile_etag
+
+    store, make_app = served
+    client = make_app(data_check_seconds=3600.0).test_client()
+    old = client.get("/tiles/tps.json?format=geojson").get_json()["data_version"]
+    store.load("tps", [_tps_frame(200)])
+    x, y = _tile_of(city.LON0 + 0.005, city.LAT0 + 0.005, 16)
+    old_tag = f'W/"{tile_etag(old, "tps", 16, x, y, "geojson")}"'
+    answers = [client.get(f"/tiles/tps/16/{x}/{y}.geojson?v={old}") for _ in range(2)]
+    for r in answers:
+        assert r.status_code in (200, 503)                           # 503: the data moved, retry
+        if r.status_code == 200:
+            dpt = {f["properties"]["dpt"] for f in r.get_json()["features"]}
+            assert dpt == ({100} if r.headers["ETag"] == old_tag else {200}), (r.headers["ETag"], dpt)
+    if store.kind == "postgis":                                      # cut live: the move is noticed at once
+        assert [r.status_code for r in answers] == [503, 200] and answers[1].headers["ETag"] != old_tag
+    else:                                                            # the snapshot's own frames: old, whole
+        assert [r.headers["ETag"] for r in answers] == [old_tag, old_tag]
+
+
 # --- SIGTERM during a long load ---------------------------------------------------------------------
 
 def _mid_load(cli: Cli, proc: subprocess.Popen, pg: tuple[str, str] | None, timeout: float = 120.0) -> None:
