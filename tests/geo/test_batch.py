@@ -342,7 +342,7 @@ class Cluster:
             proc.terminate()
         for proc in [*self.workers, self.scheduler]:
             try:
-                proc.wait(timeout=20)
+                proc.wait(timeout=5)  # our own throwaway processes: no need to wait long for a clean exit
             except subprocess.TimeoutExpired:
                 proc.kill()
 
