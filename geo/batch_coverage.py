@@ -43,6 +43,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import shutil
 import types
 from collections.abc import Sequence
@@ -76,6 +77,7 @@ OWN_KEY = {"kelurahan": "kode"}                                   # else kode_ke
 SORT_KEYS = {"tps": ["kode_tps"], "rt": ["kode"], "rw": ["kode"], "kelurahan": ["kode"],
              "merges": ["kode_kel", "kode_tps_keep", "kode_tps_merge"], "catchments": ["kode_tps"],
              "service_areas": ["kode_tps"]}
+PARTS_PER_WORKER = 3                                              # coverage partitions per worker, at least
 
 
 # --- the plan --------------------------------------------------------------------------------------
@@ -92,6 +94,35 @@ def coverage_plan(data: Dataset, max_voters: int = batch.DEFAULT_MAX_VOTERS) -> 
     weights = pd.concat([weights, pd.DataFrame({"kode_kec": pd.array(extra, dtype="string"),
                                                 "voters": np.zeros(len(extra), np.int64)})], ignore_index=True)
     return batch.plan_partitions(weights, max_voters=max_voters, keep_empty=True)
+
+
+def pack_plan(parts: list[batch.Partition], max_voters: int, min_parts: int = 1) -> list[batch.Partition]:
+    """The coverage pass's plan: whole kabupaten/kota packed into fewer, larger partitions.
+
+    Each coverage partition pays a fixed cost (reading areas and TPS, setting up its tables) of about
+    a second, so kabupaten/kota not cut by the plan are joined, in code order, up to
+    ``min(max_voters, total / min_parts)`` voters (a worker's memory stays bounded by ``max_voters``;
+    ``min_parts`` keeps enough partitions to share among the workers). Cut kabupaten/kota stay as they
+    are. A pack is named by its first kabupaten/kota (part 0, as that one was not cut); the coverage
+    tables are the same whatever the packing, as each partition keeps the rows of its own kecamatan.
+    """
+    cut = {p.kode_kab for p in parts if p.part > 0}
+    whole = sorted((p for p in parts if p.kode_kab not in cut), key=lambda p: p.kode_kab)
+    cap = min(max_voters, max(1, math.ceil(sum(p.voters for p in parts) / max(1, min_parts))))
+    packed, run = [p for p in parts if p.kode_kab in cut], []
+    for p in whole:
+        if run and sum(q.voters for q in run) + p.voters > cap:
+            packed.append(_join(run))
+            run = []
+        run.append(p)
+    if run:
+        packed.append(_join(run))
+    return sorted(packed, key=lambda p: (-p.voters, p.kode_kab, p.part))
+
+
+def _join(run: list[batch.Partition]) -> batch.Partition:
+    return batch.Partition(run[0].kode_kab, 0, tuple(sorted(k for p in run for k in p.kecamatan)),
+                           sum(p.voters for p in run))
 
 
 # --- pass 1: counts --------------------------------------------------------------------------------
@@ -114,7 +145,7 @@ def count_task(inputs: PartitionInputs) -> tuple[dict[str, list[pd.DataFrame]], 
 
 
 def read_counts(count_dir: str | Path, kecamatan: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The counts of ``kecamatan`` and, apart, the counts of other partitions registered at its TPS."""
+    """The counts of ``kecamatan`` and, apart, the counts of other kecamatan registered at its TPS."""
     count_dir, kecamatan = Path(count_dir), sorted(kecamatan)
     files = [f for kab in sorted({k[:4] for k in kecamatan})
              for f in sorted((count_dir / "counts" / f"kode_kab={kab}").glob("part-*.parquet"))]
@@ -123,7 +154,8 @@ def read_counts(count_dir: str | Path, kecamatan: Sequence[str]) -> tuple[pd.Dat
     table = ds.dataset(files, format="parquet").to_table(columns=COUNT_COLUMNS,
                                                          filter=ds.field("kode_kec_tps").isin(kecamatan))
     foreign = table.to_pandas().astype(COUNT_TYPES) if files else _read([], None)
-    return own, foreign
+    inside = foreign["kode_kel"].str[:6].isin(kecamatan).fillna(False).to_numpy()   # a packed partition's own
+    return own, foreign[~inside].reset_index(drop=True) if inside.any() else foreign
 
 
 def _read(files: list[Path], filt: ds.Expression) -> pd.DataFrame:
@@ -296,6 +328,8 @@ def run_coverage(dataset: str | Path, work_dir: str | Path, *, threshold_m: floa
         if counted.figures["partitions_failed"]:
             counted.kind = "batch coverage"
             return None, counted
+        n_workers = len(c.scheduler_info().get("workers", {})) if c is not None else 1
+        opts["parts"] = pack_plan(plan, max_voters, PARTS_PER_WORKER * n_workers if c is not None else 1)
         task = _partial(coverage_task, count_dir=str(count_dir), threshold_m=threshold_m, max_per_tps=max_per_tps,
                         min_use=min_use, candidates=candidates)
         report = batch.run_batch(data.root, cover_dir, task=task, client=c, **opts)

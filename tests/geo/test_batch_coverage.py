@@ -28,7 +28,7 @@ import pytest
 import shapely
 from geopandas.testing import assert_geodataframe_equal
 
-from geo.batch_coverage import coverage_plan, run_coverage
+from geo.batch_coverage import coverage_plan, pack_plan, run_coverage
 from geo.batch_data import Dataset, write_dataset
 from geo.coverage import coverage
 from geo.coverage_report import LAYERS, write_coverage
@@ -144,6 +144,27 @@ def test_partitions_give_exactly_the_single_process_files(inputs, expected, tmp_
             "overloaded_tps"} <= set(gaps["reason"])
     assert (gaps["detail"].str.contains("another kelurahan")).any()      # a TPS across the border is in reach
     assert len(pd.read_csv(expected / "suggestions.csv")) and len(pd.read_csv(expected / "merges.csv"))
+
+
+def test_the_coverage_pass_packs_whole_kabupaten_up_to_the_voter_bound(inputs):
+    plan = coverage_plan(Dataset(inputs[0]), 12_000)
+    assert all(len({k[:4] for k in p.kecamatan}) == 1 for p in plan)
+    packed = pack_plan(plan, 12_000)
+    assert sorted(k for p in packed for k in p.kecamatan) == sorted(k for p in plan for k in p.kecamatan)
+    assert len(packed) < len(plan) and max(p.voters for p in packed) <= 12_000
+    assert any(len({k[:4] for k in p.kecamatan}) > 1 for p in packed)
+    assert len(pack_plan(plan, 12_000, min_parts=len(plan))) == len(plan)   # enough parts for the workers
+    cut = coverage_plan(Dataset(inputs[0]), BIG)
+    split = {p.kode_kab for p in cut if p.part > 0}
+    assert split and {p for p in cut if p.kode_kab in split} <= set(pack_plan(cut, BIG))   # cut ones stay
+
+
+def test_packed_partitions_give_exactly_the_single_process_files(inputs, expected, tmp_path):
+    dataset, candidates = inputs
+    result, report = run_coverage(dataset, tmp_path / "work", max_voters=12_000, candidates=candidates, **PARAMS)
+    assert report.figures["partitions_failed"] == 0 and 1 < report.figures["partitions"] < 6
+    assert report.figures["totals"]["counts_from_elsewhere"] > 0          # across the packs' borders
+    _same_files(expected, _written(result, tmp_path / "out"))
 
 
 def fail_in(kab: str, task, inputs, **kwargs):
