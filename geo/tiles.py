@@ -41,7 +41,7 @@ import orjson
 import pandas as pd
 import shapely
 
-from geo import geojson
+from geo import geojson, mvt
 from geo.tile_grid import (  # noqa: F401  (re-exported: the public z/x/y arithmetic of geo.tiles)
     BUFFER,
     EXTENT,
@@ -237,6 +237,10 @@ class TileIndex:
         if fmt == "geojson":
             return geojson.collection_bytes([feats.blobs[i] for i in idx])
         geoms = self._pixels(feats, idx, sel.z, sel.x, sel.y)
+        if feats.is_point:
+            # A selected point lies in the buffered tile, so nothing is clipped: write the tile directly.
+            return mvt.point_tile(self.name, shapely.get_x(geoms), shapely.get_y(geoms), feats.ids[idx],
+                                  [feats.props[i] for i in idx], self.options.extent)
         keep = ~shapely.is_empty(geoms)
         if not keep.any():
             return None
