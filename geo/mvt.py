@@ -18,6 +18,7 @@ import struct
 import numpy as np
 
 _INT64 = (-(1 << 63), (1 << 63) - 1)
+_HANDLED = (str, bool, int, float)
 
 
 def varints(values: np.ndarray) -> tuple[bytes, np.ndarray]:
@@ -47,7 +48,12 @@ def varints(values: np.ndarray) -> tuple[bytes, np.ndarray]:
     return byte.astype(np.uint8).tobytes(), ends
 
 
+_SMALL = [bytes((i,)) for i in range(128)]
+
+
 def _varint(n: int) -> bytes:
+    if n < 128:
+        return _SMALL[n]
     out = bytearray()
     while n > 0x7F:
         out.append((n & 0x7F) | 0x80)
@@ -56,47 +62,46 @@ def _varint(n: int) -> bytes:
     return bytes(out)
 
 
-def _field(tag: int, payload: bytes) -> bytes:
-    return bytes((tag,)) + _varint(len(payload)) + payload
-
-
 def _value(v) -> bytes:
-    """One ``tile.value`` message, typed as mapbox_vector_tile types it."""
+    """One length-prefixed ``tile.value`` field of a layer, typed as mapbox_vector_tile types it."""
     if isinstance(v, bool):
-        return b"\x38" + (b"\x01" if v else b"\x00")
+        return b"\x22\x02\x38" + (b"\x01" if v else b"\x00")
     if isinstance(v, str):
-        return _field(0x0A, v.encode("utf-8"))
-    if isinstance(v, int):
+        b = v.encode("utf-8")
+        msg = b"\x0a" + _varint(len(b)) + b
+    elif isinstance(v, int):
         if not _INT64[0] <= v <= _INT64[1]:
             raise ValueError(f"MVT int property out of the int64 range: {v}")
-        return b"\x20" + _varint(v & ((1 << 64) - 1))
-    return b"\x19" + struct.pack("<d", v)
+        msg = b"\x20" + _varint(v & ((1 << 64) - 1))
+    else:
+        msg = b"\x19" + struct.pack("<d", v)
+    return b"\x22" + _varint(len(msg)) + msg
 
 
-def _tags(props: list[dict]) -> tuple[list[bytes], list[str], list]:
-    """Packed tag bytes per feature, and the layer's keys and values in first-seen order."""
+def _tags(props: list[dict]) -> tuple[list[int], list[int], list[str], list]:
+    """All tags of the tile, the number of tags per feature, and the keys and values in first-seen order."""
     keys: dict = {}
     values: dict = {}
     bools: dict = {}
     out_values: list = []
-    tags = []
+    flat: list[int] = []
+    counts: list[int] = []
     for p in props:
-        t = []
+        n = len(flat)
         for k, v in p.items():
-            if not isinstance(k, str) or not isinstance(v, (str, bool, int, float)):
+            if not isinstance(k, str) or not isinstance(v, _HANDLED):
                 continue
             ki = keys.get(k)
             if ki is None:
                 ki = keys[k] = len(keys)
-            seen = bools if isinstance(v, bool) else values
+            seen = bools if v.__class__ is bool else values
             vi = seen.get(v)
             if vi is None:
                 vi = seen[v] = len(out_values)
                 out_values.append(v)
-            t.append(ki)
-            t.append(vi)
-        tags.append(b"".join(map(_varint, t)))
-    return tags, list(keys), out_values
+            flat += (ki, vi)
+        counts.append(len(flat) - n)
+    return flat, counts, list(keys), out_values
 
 
 def point_tile(name: str, px: np.ndarray, py: np.ndarray, ids: np.ndarray, props: list[dict],
@@ -124,17 +129,21 @@ def point_tile(name: str, px: np.ndarray, py: np.ndarray, ids: np.ndarray, props
     gdata, gends = varints(zz)
     ids = np.asarray(ids, dtype=np.int64)
     idata, iends = varints(np.maximum(ids, 0))
-    tags, keys, values = _tags(props)
+    flat, counts, keys, values = _tags(props)
+    tdata, tends = varints(np.asarray(flat, dtype=np.int64))
+    tends = np.concatenate([[0], tends])[np.cumsum([0, *counts])].tolist()
     feats = []
     g0 = i0 = 0
-    for tag, g1, i1, has_id in zip(tags, gends[1::2].tolist(), iends.tolist(), (ids >= 0).tolist()):
+    t0 = tends[0]
+    for t1, g1, i1, has_id in zip(tends[1:], gends[1::2].tolist(), iends.tolist(), (ids >= 0).tolist()):
         geom = gdata[g0:g1]
-        body = (b"\x08" + idata[i0:i1] if has_id else b"") + (
-            b"\x12" + _varint(len(tag)) + tag if tag else b"") + b"\x18\x01\x22" + bytes((len(geom) + 1, 9)) + geom
+        body = b"".join((b"\x08" + idata[i0:i1] if has_id else b"",
+                         b"\x12" + _varint(t1 - t0) + tdata[t0:t1] if t1 > t0 else b"",
+                         b"\x18\x01\x22", _SMALL[len(geom) + 1], b"\x09", geom))
         feats.append(b"\x12" + _varint(len(body)) + body)
-        g0, i0 = g1, i1
-    layer = b"".join([_field(0x0A, name.encode("utf-8")), *feats,
-                      *(_field(0x1A, k.encode("utf-8")) for k in keys),
-                      *(_field(0x22, _value(v)) for v in values),
-                      b"\x28" + _varint(extent), b"\x78\x02"])
-    return _field(0x1A, layer)
+        g0, i0, t0 = g1, i1, t1
+    name_b = name.encode("utf-8")
+    layer = b"".join([b"\x0a", _varint(len(name_b)), name_b, *feats,
+                      *(b"\x1a" + _varint(len(kb)) + kb for kb in (k.encode("utf-8") for k in keys)),
+                      *map(_value, values), b"\x28", _varint(extent), b"\x78\x02"])
+    return b"\x1a" + _varint(len(layer)) + layer
