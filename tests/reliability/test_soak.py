@@ -1,7 +1,9 @@
 """scripts/soak.py: gunicorn held at a request rate on 127.0.0.1 — no errors, memory flat.
 
-The soak runs (20 s at 100 requests/s on each backend) are slow tests; CI runs them with ``--slow``,
-and ``scripts/soak.py --duration 1800`` is the 30-minute run by hand. Their figures are written to
+The soak runs are slow tests that CI runs with ``--slow``: two minutes at 150 requests/s on PostGIS (the
+production backend; the rate the mixed request load holds on this 2-core machine with the load generator
+on the same cores — 300/s saturates it) and 20 s at 100 requests/s on the GeoPackage;
+``scripts/soak.py --duration 1800`` is the 30-minute run by hand. Their figures are written to
 ``test-artifacts/reliability/soak-<backend>.json``.
 """
 
@@ -29,9 +31,9 @@ def _soak():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", ["gpkg", "postgis"])
-def test_twenty_seconds_at_100_requests_per_second(backend, request):
-    args = [sys.executable, str(SCRIPT), "--duration", "20", "--rate", "100", "--voters", "3000"]
+@pytest.mark.parametrize("backend,seconds,rate", [("gpkg", 20, 100), ("postgis", 120, 150)])
+def test_the_server_holds_its_rate_with_no_error_and_flat_memory(backend, seconds, rate, request):
+    args = [sys.executable, str(SCRIPT), "--duration", str(seconds), "--rate", str(rate), "--voters", "3000"]
     if backend == "postgis":
         args += ["--db", request.getfixturevalue("pg_url")]
     proc = subprocess.run(args, check=False, capture_output=True, text=True, timeout=600, cwd=ROOT)
@@ -41,7 +43,7 @@ def test_twenty_seconds_at_100_requests_per_second(backend, request):
     (ARTIFACTS / f"soak-{backend}.json").write_text(json.dumps(figures, indent=1, sort_keys=True))
     assert proc.returncode == 0, (figures, proc.stderr[-2000:])
     assert figures["errors"] == 0, figures["error_kinds"]
-    assert figures["requests"] == 2000 and figures["achieved_rate"] >= 90
+    assert figures["requests"] == seconds * rate and figures["achieved_rate"] >= 0.9 * rate
     assert figures["rss_flat"] and figures["rss_growth_mb"] <= 20
     assert figures["p99_ms"] < 2000                  # a shared 2-core machine: the bound is loose
     assert figures["server_exit"] == 0               # gunicorn stopped gracefully on SIGTERM
