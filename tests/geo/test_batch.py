@@ -347,19 +347,6 @@ class Cluster:
                 proc.kill()
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    pytest.importorskip("distributed")
-    c = Cluster(tmp_path_factory.mktemp("dask"))
-    try:
-        c.add_worker()
-        c.add_worker()
-        c.client(2).close()
-        yield c
-    finally:
-        c.close()
-
-
 def test_a_distributed_run_gives_exactly_the_single_machine_results(dataset, expected, cluster, tmp_path):
     report = run_batch(dataset, tmp_path / "out", scheduler=str(cluster.file), max_voters=SMALL)
     assert report.figures["workers"] >= 2 and report.figures["partitions_failed"] == 0

@@ -37,7 +37,6 @@ from geo.generate_national import generate_national
 from geo.schema import conform
 from geo.voters import read_dpt
 from tests.conftest import ROOT
-from tests.geo.test_batch import Cluster
 
 KEY = b"test-batch-coverage-key"
 SMALL = 2_000          # voters per partition: most kecamatan their own partition
@@ -209,19 +208,6 @@ def test_the_default_path_never_imports_dask(inputs, tmp_path):
 
 
 # --- on a real dask.distributed cluster (separate processes on 127.0.0.1) --------------------------
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    pytest.importorskip("distributed")
-    c = Cluster(tmp_path_factory.mktemp("dask"))
-    try:
-        c.add_worker()
-        c.add_worker()
-        c.client(2).close()
-        yield c
-    finally:
-        c.close()
-
 
 @pytest.mark.slow
 def test_a_distributed_run_gives_exactly_the_single_process_files(inputs, expected, cluster, tmp_path):
